@@ -1,0 +1,141 @@
+/* backend-epoll.c: the Linux poller.
+ *
+ * An outer epoll instance watches two fds: the guest loop's backend fd (the
+ * selector's epoll fd, or libuv's) and an eventfd of our own.  An epoll fd is
+ * itself pollable: it reports EPOLLIN while its ready list is non-empty
+ * (epoll(7), "Q3"), so waiting on it tells us the loop has I/O to handle
+ * without taking a single event from it.  The loop's own zero-timeout poll,
+ * run later on the host thread, consumes them.
+ */
+#define _GNU_SOURCE
+#include "guest.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Tags in epoll_event.data: which of our two fds fired. */
+#define TAG_BACKEND 1
+#define TAG_WAKE 2
+
+static int watch(int epfd, int fd, uint64_t tag) {
+  struct epoll_event ev;
+
+  ev.events = EPOLLIN;
+  ev.data.u64 = tag;
+  if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+    return -errno;
+  return 0;
+}
+
+int ag__poller_init(ag__poller_t *p, int backend_fd) {
+  int err;
+
+  p->backend_fd = backend_fd;
+  p->wake_fd = -1;
+  p->outer_fd = epoll_create1(EPOLL_CLOEXEC);
+  if (p->outer_fd < 0)
+    return -errno;
+  p->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (p->wake_fd < 0) {
+    err = -errno;
+    goto fail;
+  }
+  err = watch(p->outer_fd, backend_fd, TAG_BACKEND);
+  if (err != 0)
+    goto fail;
+  err = watch(p->outer_fd, p->wake_fd, TAG_WAKE);
+  if (err != 0)
+    goto fail;
+  return 0;
+
+fail:
+  ag__poller_close(p);
+  return err;
+}
+
+int ag__poller_wait(ag__poller_t *p, int timeout_ms) {
+  struct epoll_event evs[2];
+  uint64_t drained;
+  int readable;
+  int n;
+  int i;
+
+  do
+    n = epoll_wait(p->outer_fd, evs, 2, timeout_ms);
+  while (n < 0 && errno == EINTR && timeout_ms == 0);
+  /* EINTR with a timeout: return and let the host tick.  A signal may be
+   * exactly what asyncio's wakeup fd is about to report, and recomputing the
+   * deadline is the tick's job anyway. */
+  if (n < 0)
+    return errno == EINTR ? 0 : -errno;
+
+  readable = 0;
+  for (i = 0; i < n; i++) {
+    if (evs[i].data.u64 == TAG_BACKEND)
+      readable = 1;
+    else if (read(p->wake_fd, &drained, sizeof(drained)) < 0 &&
+             errno != EAGAIN)
+      return -errno;
+  }
+  return readable;
+}
+
+int ag__poller_wake(ag__poller_t *p) {
+  uint64_t one;
+
+  one = 1;
+  /* EAGAIN means the counter is saturated: a wake-up is pending anyway. */
+  if (write(p->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+    return -errno;
+  return 0;
+}
+
+int ag__fd_readable(int fd) {
+  struct pollfd pfd;
+  int n;
+
+  pfd.fd = fd;
+  pfd.events = POLLIN;
+  pfd.revents = 0;
+  do
+    n = poll(&pfd, 1, 0);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    return -errno;
+  if (pfd.revents & POLLNVAL)
+    return -EBADF;
+  return n > 0;
+}
+
+void ag__poller_close(ag__poller_t *p) {
+  if (p->wake_fd >= 0)
+    close(p->wake_fd);
+  if (p->outer_fd >= 0)
+    close(p->outer_fd);
+  p->wake_fd = -1;
+  p->outer_fd = -1;
+}
+
+int ag__thread_block_signals(void) {
+  sigset_t all;
+
+  /* Signals belong to the host thread: Python's C-level handler may run on
+   * any thread, but a host such as Tk only notices a signal (and Ctrl-C) if
+   * it interrupts the host's own wait. */
+  sigfillset(&all);
+  return -pthread_sigmask(SIG_BLOCK, &all, NULL);
+}
+
+int64_t ag__now_ns(void) {
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t) ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}

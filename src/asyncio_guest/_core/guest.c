@@ -1,0 +1,262 @@
+/* guest.c: the lockstep protocol between the backend thread and the host.
+ *
+ *   backend thread                          host thread
+ *   --------------                          -----------
+ *   wait until ARMED  <-------------------  ag_guest_arm(deadline)   [ARMED]
+ *   [POLLING] poll(backend fd, deadline)
+ *   [POSTED]  waker->post()  ------------>  tick: ag_guest_begin_tick  [IDLE]
+ *                                           run the loop, then arm again
+ *
+ * The thread never runs loop code and never reads the backend fd's events:
+ * it only learns that there is something to do.  The classic race (a
+ * wakeup() that lands after arm() but before the thread enters the poll) is
+ * closed by the ARMED state: a wakeup while ARMED sets wake_pending, which
+ * turns that poll's timeout into zero; a wakeup while POLLING writes the
+ * poller's wake fd.
+ *
+ * Shutdown follows Electron's node_bindings: set the closing flag, wake the
+ * thread wherever it is, join it, then close the fds.
+ */
+#include "guest.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <time.h>
+
+/* After a failed post, retry after 10 ms, doubling up to 1 s: a host whose
+ * post function raises gets its error reported on every try, but neither a
+ * hang nor a busy loop. */
+#define POST_RETRY_FIRST_NS (10 * 1000 * 1000LL)
+#define POST_RETRY_MAX_NS (1000 * 1000 * 1000LL)
+
+static int timeout_ms_until(int64_t deadline_ns) {
+  int64_t left;
+
+  if (deadline_ns < 0)
+    return -1;
+  left = deadline_ns - ag__now_ns();
+  if (left <= 0)
+    return 0;
+  /* Round up: waking a little early would find the timer not yet due and
+   * spin through zero-millisecond polls until it is. */
+  left = (left + 999999) / 1000000;
+  return left > INT_MAX ? INT_MAX : (int) left;
+}
+
+/* Waits on the condition variable for at most ns, or until closing. */
+static void sleep_unless_closing(ag_guest_t *g, int64_t ns) {
+  struct timespec ts;
+
+  timespec_get(&ts, TIME_UTC);
+  ts.tv_sec += (time_t) (ns / 1000000000LL);
+  ts.tv_nsec += (long) (ns % 1000000000LL);
+  if (ts.tv_nsec >= 1000000000L) {
+    ts.tv_sec += 1;
+    ts.tv_nsec -= 1000000000L;
+  }
+  while (!g->closing)
+    if (cnd_timedwait(&g->cv, &g->mu, &ts) != thrd_success)
+      break;
+}
+
+/* Delivers one wake-up, retrying with a growing pause while the waker fails.
+ * Called and returns with mu held. */
+static void post_until_delivered(ag_guest_t *g) {
+  int64_t pause_ns;
+  int err;
+
+  pause_ns = POST_RETRY_FIRST_NS;
+  for (;;) {
+    mtx_unlock(&g->mu);
+    err = g->waker->post(g->waker);
+    mtx_lock(&g->mu);
+    if (err == 0) {
+      atomic_fetch_add(&g->posts, 1);
+      return;
+    }
+    g->post_error = err;
+    if (g->closing)
+      return;
+    sleep_unless_closing(g, pause_ns);
+    if (g->closing)
+      return;
+    pause_ns = pause_ns * 2 > POST_RETRY_MAX_NS ? POST_RETRY_MAX_NS
+                                                : pause_ns * 2;
+  }
+}
+
+static int backend_main(void *arg) {
+  ag_guest_t *g;
+  int timeout_ms;
+  int r;
+
+  g = arg;
+  ag__thread_block_signals();
+  if (g->waker->thread_start != NULL && g->waker->thread_start(g->waker) != 0)
+    return 0;  /* the waker reported it; the host sees no posts and closes */
+
+  mtx_lock(&g->mu);
+  for (;;) {
+    while (atomic_load(&g->state) != AG_ARMED && !g->closing)
+      cnd_wait(&g->cv, &g->mu);
+    if (g->closing)
+      break;
+
+    timeout_ms = g->wake_pending ? 0 : timeout_ms_until(g->deadline_ns);
+    g->wake_pending = 0;
+    atomic_store(&g->state, AG_POLLING);
+    atomic_fetch_add(&g->polls, 1);
+    mtx_unlock(&g->mu);
+
+    r = ag__poller_wait(&g->poller, timeout_ms);
+
+    mtx_lock(&g->mu);
+    if (g->closing)
+      break;
+    if (r < 0)
+      g->poll_error = r;  /* reported by the next ag_guest_begin_tick() */
+    atomic_store(&g->state, AG_POSTED);
+    post_until_delivered(g);
+    if (g->closing)
+      break;
+  }
+  mtx_unlock(&g->mu);
+
+  if (g->waker->thread_exit != NULL)
+    g->waker->thread_exit(g->waker);
+  return 0;
+}
+
+int ag_guest_init(ag_guest_t *g, int backend_fd, ag_waker_t *waker) {
+  int err;
+
+  g->waker = waker;
+  g->closing = 0;
+  g->wake_pending = 0;
+  g->deadline_ns = -1;
+  g->poll_error = 0;
+  g->post_error = 0;
+  g->thread_started = 0;
+  atomic_init(&g->state, AG_IDLE);
+  atomic_init(&g->posts, 0);
+  atomic_init(&g->polls, 0);
+
+  err = ag__poller_init(&g->poller, backend_fd);
+  if (err != 0)
+    goto fail_poller;
+  if (mtx_init(&g->mu, mtx_plain) != thrd_success) {
+    err = -ENOMEM;
+    goto fail_mutex;
+  }
+  if (cnd_init(&g->cv) != thrd_success) {
+    err = -ENOMEM;
+    goto fail_cond;
+  }
+  if (thrd_create(&g->thread, backend_main, g) != thrd_success) {
+    err = -EAGAIN;
+    goto fail_thread;
+  }
+  g->thread_started = 1;
+  return 0;
+
+fail_thread:
+  cnd_destroy(&g->cv);
+fail_cond:
+  mtx_destroy(&g->mu);
+fail_mutex:
+  ag__poller_close(&g->poller);
+fail_poller:
+  atomic_store(&g->state, AG_CLOSED);
+  return err;
+}
+
+int ag_guest_arm(ag_guest_t *g, int64_t deadline_ns) {
+  int err;
+  int state;
+
+  mtx_lock(&g->mu);
+  state = atomic_load(&g->state);
+  if (state != AG_IDLE) {
+    mtx_unlock(&g->mu);
+    return state == AG_CLOSED ? -EBADF : -EALREADY;
+  }
+  /* In IDLE the backend thread does not touch the waker. */
+  if (g->waker->prepare != NULL) {
+    err = g->waker->prepare(g->waker);
+    if (err != 0) {
+      mtx_unlock(&g->mu);
+      return err;
+    }
+  }
+  g->deadline_ns = deadline_ns;
+  atomic_store(&g->state, AG_ARMED);
+  cnd_signal(&g->cv);
+  mtx_unlock(&g->mu);
+  return 0;
+}
+
+int ag_guest_begin_tick(ag_guest_t *g) {
+  int err;
+  int state;
+
+  mtx_lock(&g->mu);
+  state = atomic_load(&g->state);
+  if (state == AG_CLOSED) {
+    mtx_unlock(&g->mu);
+    return -EBADF;
+  }
+  if (state == AG_ARMED || state == AG_POLLING) {
+    /* A tick the backend did not post while it polls: the two would race
+     * for the loop.  The caller treats this as "not my turn". */
+    mtx_unlock(&g->mu);
+    return -EBUSY;
+  }
+  atomic_store(&g->state, AG_IDLE);
+  err = g->poll_error;
+  g->poll_error = 0;
+  mtx_unlock(&g->mu);
+  return err;
+}
+
+int ag_guest_wakeup(ag_guest_t *g) {
+  int err;
+
+  err = 0;
+  mtx_lock(&g->mu);
+  switch (atomic_load(&g->state)) {
+    case AG_ARMED:
+      g->wake_pending = 1;
+      break;
+    case AG_POLLING:
+      err = ag__poller_wake(&g->poller);
+      break;
+    default:
+      /* IDLE: a tick is running and will compute a fresh deadline.
+       * POSTED: a tick is already on its way.  CLOSED: nothing to wake. */
+      break;
+  }
+  mtx_unlock(&g->mu);
+  return err;
+}
+
+void ag_guest_close(ag_guest_t *g) {
+  if (atomic_load(&g->state) == AG_CLOSED)
+    return;
+  mtx_lock(&g->mu);
+  g->closing = 1;
+  if (atomic_load(&g->state) == AG_POLLING)
+    ag__poller_wake(&g->poller);
+  cnd_broadcast(&g->cv);
+  mtx_unlock(&g->mu);
+
+  if (g->thread_started)
+    thrd_join(g->thread, NULL);
+  g->thread_started = 0;
+
+  /* The thread is gone: a wake-up written after its last poll is simply
+   * closed with the fd, nothing else can observe it. */
+  ag__poller_close(&g->poller);
+  cnd_destroy(&g->cv);
+  mtx_destroy(&g->mu);
+  atomic_store(&g->state, AG_CLOSED);
+}

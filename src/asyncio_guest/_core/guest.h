@@ -1,0 +1,153 @@
+/* guest.h: the internal interface of the asyncio-guest core.
+ *
+ * Three layers, one job each (see docs/design.md):
+ *
+ *   guest.c            the lockstep protocol: the backend thread, its states,
+ *                      arm / wakeup / close.  Knows no OS and no Python.
+ *   backend-<os>.c     "wait until this fd is readable or a deadline passes,
+ *                      unless woken": one file per platform, chosen by the
+ *                      build (setup.py), never by #ifdef.
+ *   waker-<host>.c     "tell the host thread to run a tick": Tcl today.
+ *   module.c           the Python glue: types, argument checks, and the one
+ *                      place where a negative errno becomes a Python error.
+ *
+ * Naming follows libuv: ag_ is callable from module.c, ag__ is internal to
+ * the core, static helpers carry no prefix.  Every function that can fail
+ * returns 0 or a negative errno value.
+ */
+#ifndef ASYNCIO_GUEST_GUEST_H
+#define ASYNCIO_GUEST_GUEST_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <threads.h>
+
+/* ---- backend-<os>.c: the per-platform poller ---------------------------- */
+
+typedef struct ag__poller_s {
+  int outer_fd;    /* Linux: an epoll fd holding backend_fd and wake_fd */
+  int wake_fd;     /* Linux: an eventfd written by ag__poller_wake() */
+  int backend_fd;  /* the guest loop's own epoll/libuv fd: peeked, never read */
+} ag__poller_t;
+
+/* Opens the poller's own fds and watches backend_fd.  On failure nothing is
+ * left open. */
+int ag__poller_init(ag__poller_t *p, int backend_fd);
+
+/* Blocks until backend_fd is readable, ag__poller_wake() was called, or
+ * timeout_ms passes (-1: no timeout).  Consumes only its own wake-ups, never
+ * the backend fd's events.  Returns 1 if backend_fd is readable, 0 otherwise,
+ * or a negative errno.  Called without the GIL. */
+int ag__poller_wait(ag__poller_t *p, int timeout_ms);
+
+/* Interrupts a wait in progress, or makes the next one return at once.
+ * Thread-safe and async-signal-safe. */
+int ag__poller_wake(ag__poller_t *p);
+
+/* Zero-timeout peek: 1 if fd is readable now, 0 if not, or a negative errno.
+ * This is the fast path's check, run on the host thread. */
+int ag__fd_readable(int fd);
+
+void ag__poller_close(ag__poller_t *p);
+
+/* Called first on the backend thread: keep process signals off it. */
+int ag__thread_block_signals(void);
+
+/* Monotonic clock in nanoseconds (the clock asyncio's loop.time() uses). */
+int64_t ag__now_ns(void);
+
+/* ---- waker: how the backend thread tells the host to run a tick --------- */
+
+typedef struct ag_waker_s ag_waker_t;
+struct ag_waker_s {
+  /* Called on the backend thread, without the GIL, once per wake-up.  Returns
+   * 0, or a negative errno; the core then waits and retries (a failing host
+   * must not turn into a hang or a busy loop). */
+  int (*post)(ag_waker_t *w);
+  /* Optional, on the backend thread: set up / tear down per-thread state
+   * (the Python waker keeps one thread state for the thread's lifetime). */
+  int (*thread_start)(ag_waker_t *w);
+  void (*thread_exit)(ag_waker_t *w);
+  /* Optional, on the host thread, called by ag_guest_arm() before the backend
+   * thread may post: the Tcl waker allocates its event here so that the
+   * backend thread never allocates Tcl memory. */
+  int (*prepare)(ag_waker_t *w);
+};
+
+/* ---- waker-tcl.c: the native Tk waker ---------------------------------- */
+
+/* Wakes the thread that owns a Tcl interpreter with Tcl_ThreadQueueEvent +
+ * Tcl_ThreadAlert (no GIL needed); the event proc evaluates `command`, a Tcl
+ * command that _tkinter created for the Python tick, so _tkinter itself
+ * takes the GIL and keeps its own thread-state bookkeeping right. */
+typedef struct ag_tcl_waker_s ag_tcl_waker_t;
+
+/* Host (interpreter) thread.  interp is a Tcl_Interp* (tkapp.interpaddr()).
+ * -EPROTONOSUPPORT: the Tcl stubs table did not accept the interpreter;
+ * -ENOTSUP: that Tcl is not built with threads. */
+int ag_tcl_waker_new(void *interp, const char *command, ag_tcl_waker_t **out);
+ag_waker_t *ag_tcl_waker_base(ag_tcl_waker_t *w);
+/* The Tcl version the core was compiled for ("8.6"). */
+const char *ag_tcl_version(void);
+/* Host thread: run the command from a zero-delay Tcl timer, which Tcl
+ * services only after one pass over its other event sources (fairness). */
+int ag_tcl_waker_post_soon(ag_tcl_waker_t *w);
+/* Host thread: no further ticks; frees once no queued event refers to it. */
+void ag_tcl_waker_close(ag_tcl_waker_t *w);
+
+/* ---- guest.c: the lockstep protocol ------------------------------------- */
+
+/*  state       who moves it on      meaning
+ *  IDLE        host  (tick runs)    no poll; a tick is running or about to
+ *  ARMED       host  -> backend     host set a deadline; thread not yet waiting
+ *  POLLING     backend              thread is inside ag__poller_wait()
+ *  POSTED      backend -> host      host was told to tick; tick not started
+ *  CLOSED      host                 thread joined, fds closed
+ *
+ * Lockstep: the backend thread polls only in ARMED/POLLING, the host ticks
+ * only after POSTED (or a self-posted tick from IDLE).  Never both. */
+enum ag_state {
+  AG_IDLE = 0,
+  AG_ARMED,
+  AG_POLLING,
+  AG_POSTED,
+  AG_CLOSED
+};
+
+typedef struct ag_guest_s {
+  ag__poller_t poller;
+  ag_waker_t *waker;
+  mtx_t mu;
+  cnd_t cv;
+  thrd_t thread;
+  int thread_started;
+  _Atomic int state;       /* enum ag_state; written under mu */
+  int closing;             /* under mu */
+  int wake_pending;        /* under mu: a wakeup() arrived while ARMED */
+  int64_t deadline_ns;     /* under mu: -1 for none */
+  int poll_error;          /* under mu: last poller error (negative errno) */
+  int post_error;          /* under mu: last waker error (negative errno) */
+  _Atomic uint64_t posts;  /* wake-ups delivered to the host */
+  _Atomic uint64_t polls;  /* waits started by the backend thread */
+} ag_guest_t;
+
+/* Starts the backend thread.  On failure nothing is left open. */
+int ag_guest_init(ag_guest_t *g, int backend_fd, ag_waker_t *waker);
+
+/* Host thread, after a tick: wait for backend_fd or the deadline
+ * (deadline_ns < 0: none).  Only valid in IDLE. */
+int ag_guest_arm(ag_guest_t *g, int64_t deadline_ns);
+
+/* Host thread, as a tick starts: POSTED -> IDLE (IDLE stays IDLE: a tick the
+ * host posted itself).  Reports a poller error seen by the thread. */
+int ag_guest_begin_tick(ag_guest_t *g);
+
+/* Any thread: make the current or next poll return now.  This is how a
+ * deadline that went stale (host code scheduled earlier work) is fixed. */
+int ag_guest_wakeup(ag_guest_t *g);
+
+/* Host thread, without the GIL held by the caller if the waker needs it:
+ * stop and join the thread, close the fds.  Idempotent. */
+void ag_guest_close(ag_guest_t *g);
+
+#endif /* ASYNCIO_GUEST_GUEST_H */

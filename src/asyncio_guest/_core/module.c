@@ -1,0 +1,710 @@
+/* module.c: asyncio_guest._core, the Python glue around the C core.
+ *
+ * Types (heap types, state in the module, multi-phase init):
+ *   Guest      one backend thread in lockstep with the host (guest.c)
+ *   WakeHook   wraps a loop method (call_soon, call_at, ...) so that host
+ *              code calling it between ticks wakes a stale poll
+ *   TclWaker   the native Tk waker (waker-tcl.c)
+ *
+ * Negative errno values from the core become Python exceptions in exactly
+ * one place: set_core_error().
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#include "guest.h"
+
+typedef struct {
+  PyTypeObject *guest_type;
+  PyTypeObject *hook_type;
+  PyTypeObject *tcl_waker_type;
+} module_state;
+
+static struct PyModuleDef core_module;
+
+static module_state *state_of_type(PyTypeObject *tp) {
+  PyObject *mod;
+
+  mod = PyType_GetModuleByDef(tp, &core_module);
+  return mod == NULL ? NULL : PyModule_GetState(mod);
+}
+
+/* The one place where a core error becomes a Python exception. */
+static PyObject *set_core_error(int err, const char *what) {
+  switch (-err) {
+    case EBADF:
+      PyErr_Format(PyExc_RuntimeError, "%s: the guest is closed", what);
+      break;
+    case EALREADY:
+    case EBUSY:
+      PyErr_Format(PyExc_RuntimeError,
+                   "%s: the backend thread is polling; the host may only "
+                   "tick after the backend posted (lockstep violated)",
+                   what);
+      break;
+    case EPROTONOSUPPORT:
+      PyErr_Format(PyExc_RuntimeError,
+                   "%s: the Tcl stubs table of this interpreter was refused "
+                   "(asyncio_guest was built for Tcl %s)",
+                   what, ag_tcl_version());
+      break;
+    case ENOTSUP:
+      PyErr_Format(PyExc_RuntimeError,
+                   "%s: this Tcl is built without threads; the native Tk "
+                   "waker needs a threaded Tcl (tcl_platform(threaded))",
+                   what);
+      break;
+    default:
+      errno = -err;
+      PyErr_SetFromErrno(PyExc_OSError);
+      break;
+  }
+  return NULL;
+}
+
+/* ---- the Python waker: run_sync_soon_threadsafe(tick) ------------------- */
+
+typedef struct {
+  ag_waker_t base;          /* must be first */
+  PyObject *post;           /* run_sync_soon_threadsafe */
+  PyObject *tick;
+  PyGILState_STATE gstate;  /* the backend thread's own thread state */
+  PyThreadState *saved;
+} py_waker_t;
+
+static int py_waker_thread_start(ag_waker_t *base) {
+  py_waker_t *w;
+
+  w = (py_waker_t *) base;
+  /* One thread state for the thread's whole life, created once: taking the
+   * GIL per post is then a plain PyEval_RestoreThread. */
+  w->gstate = PyGILState_Ensure();
+  w->saved = PyEval_SaveThread();
+  return 0;
+}
+
+static void py_waker_thread_exit(ag_waker_t *base) {
+  py_waker_t *w;
+
+  w = (py_waker_t *) base;
+  PyEval_RestoreThread(w->saved);
+  PyGILState_Release(w->gstate);
+}
+
+static int py_waker_post(ag_waker_t *base) {
+  py_waker_t *w;
+  PyObject *res;
+  int err;
+
+  PyObject *post;
+  PyObject *tick;
+
+  w = (py_waker_t *) base;
+  err = 0;
+  PyEval_RestoreThread(w->saved);
+  /* Own references for the call: nothing the host does meanwhile may free
+   * them under us. */
+  post = Py_NewRef(w->post);
+  tick = Py_NewRef(w->tick);
+  res = PyObject_CallOneArg(post, tick);
+  if (res == NULL) {
+    /* Never swallowed: reported with its traceback through
+     * sys.unraisablehook, then retried by the core with a growing pause. */
+    PyErr_WriteUnraisable(post);
+    err = -ECANCELED;
+  }
+  Py_XDECREF(res);
+  Py_DECREF(tick);
+  Py_DECREF(post);
+  w->saved = PyEval_SaveThread();
+  return err;
+}
+
+/* ---- TclWaker ------------------------------------------------------------ */
+
+typedef struct {
+  PyObject_HEAD
+  ag_tcl_waker_t *w;
+} TclWakerObject;
+
+static int tcl_waker_init(PyObject *op, PyObject *args, PyObject *kwds) {
+  static char *kwlist[] = {"interpaddr", "command", NULL};
+  TclWakerObject *self;
+  unsigned long long addr;
+  const char *command;
+  int err;
+
+  self = (TclWakerObject *) op;
+  if (self->w != NULL) {
+    PyErr_SetString(PyExc_RuntimeError, "TclWaker is already initialized");
+    return -1;
+  }
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "Ks:TclWaker", kwlist, &addr,
+                                   &command))
+    return -1;
+  if (addr == 0) {
+    PyErr_SetString(PyExc_ValueError, "TclWaker: interpaddr is NULL");
+    return -1;
+  }
+  err = ag_tcl_waker_new((void *) (uintptr_t) addr, command, &self->w);
+  if (err != 0) {
+    set_core_error(err, "TclWaker");
+    return -1;
+  }
+  return 0;
+}
+
+static PyObject *tcl_waker_post_soon(PyObject *op, PyObject *Py_UNUSED(a)) {
+  TclWakerObject *self;
+  int err;
+
+  self = (TclWakerObject *) op;
+  if (self->w == NULL)
+    return set_core_error(-EBADF, "TclWaker.post_soon");
+  err = ag_tcl_waker_post_soon(self->w);
+  if (err != 0)
+    return set_core_error(err, "TclWaker.post_soon");
+  Py_RETURN_NONE;
+}
+
+static PyObject *tcl_waker_close(PyObject *op, PyObject *Py_UNUSED(a)) {
+  TclWakerObject *self;
+
+  self = (TclWakerObject *) op;
+  if (self->w != NULL)
+    ag_tcl_waker_close(self->w);
+  self->w = NULL;
+  Py_RETURN_NONE;
+}
+
+static void tcl_waker_dealloc(PyObject *op) {
+  TclWakerObject *self;
+  PyTypeObject *tp;
+
+  self = (TclWakerObject *) op;
+  tp = Py_TYPE(op);
+  /* Tcl objects belong to the interpreter's thread; a waker dropped
+   * elsewhere without close() leaks its few bytes rather than touch them. */
+  if (self->w != NULL && PyGILState_Check())
+    ag_tcl_waker_close(self->w);
+  tp->tp_free(op);
+  Py_DECREF(tp);
+}
+
+static PyMethodDef tcl_waker_methods[] = {
+    {"post_soon", tcl_waker_post_soon, METH_NOARGS,
+     "Host thread: run the tick command from a zero-delay Tcl timer."},
+    {"close", tcl_waker_close, METH_NOARGS,
+     "Host thread: stop delivering ticks. Idempotent."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot tcl_waker_slots[] = {
+    {Py_tp_doc,
+     "TclWaker(interpaddr, command)\n--\n\n"
+     "Native Tk waker: from the backend thread, queue a Tcl event to the\n"
+     "interpreter's thread whose proc evaluates `command`. Create it on\n"
+     "the thread that owns the interpreter."},
+    {Py_tp_init, tcl_waker_init},
+    {Py_tp_dealloc, tcl_waker_dealloc},
+    {Py_tp_methods, tcl_waker_methods},
+    {0, NULL},
+};
+
+static PyType_Spec tcl_waker_spec = {
+    .name = "asyncio_guest._core.TclWaker",
+    .basicsize = sizeof(TclWakerObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = tcl_waker_slots,
+};
+
+/* ---- Guest --------------------------------------------------------------- */
+
+typedef struct {
+  PyObject_HEAD
+  ag_guest_t g;
+  py_waker_t py_waker;
+  PyObject *tcl_waker;  /* a TclWaker, or NULL for the Python waker */
+  int started;
+  int backend_fd;
+} GuestObject;
+
+static int guest_init(PyObject *op, PyObject *args, PyObject *kwds) {
+  static char *kwlist[] = {"backend_fd", "post", "tick", NULL};
+  GuestObject *self;
+  module_state *st;
+  PyObject *post;
+  PyObject *tick;
+  ag_waker_t *waker;
+  int fd;
+  int err;
+
+  self = (GuestObject *) op;
+  tick = NULL;
+  if (self->started) {
+    PyErr_SetString(PyExc_RuntimeError, "Guest is already initialized");
+    return -1;
+  }
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "iO|O:Guest", kwlist, &fd,
+                                   &post, &tick))
+    return -1;
+  if (fd < 0) {
+    PyErr_Format(PyExc_ValueError, "Guest: backend_fd must be >= 0, not %d",
+                 fd);
+    return -1;
+  }
+  st = state_of_type(Py_TYPE(op));
+  if (st == NULL)
+    return -1;
+
+  if (PyObject_TypeCheck(post, st->tcl_waker_type)) {
+    if (((TclWakerObject *) post)->w == NULL) {
+      set_core_error(-EBADF, "Guest");
+      return -1;
+    }
+    self->tcl_waker = Py_NewRef(post);
+    waker = ag_tcl_waker_base(((TclWakerObject *) post)->w);
+  } else {
+    if (!PyCallable_Check(post) || tick == NULL || !PyCallable_Check(tick)) {
+      PyErr_SetString(PyExc_TypeError,
+                      "Guest: post must be a TclWaker, or a callable "
+                      "run_sync_soon_threadsafe with a callable tick");
+      return -1;
+    }
+    self->py_waker.base.post = py_waker_post;
+    self->py_waker.base.thread_start = py_waker_thread_start;
+    self->py_waker.base.thread_exit = py_waker_thread_exit;
+    self->py_waker.base.prepare = NULL;
+    self->py_waker.post = Py_NewRef(post);
+    self->py_waker.tick = Py_NewRef(tick);
+    waker = &self->py_waker.base;
+  }
+
+  err = ag_guest_init(&self->g, fd, waker);
+  if (err != 0) {
+    set_core_error(err, "Guest");
+    return -1;
+  }
+  self->backend_fd = fd;
+  self->started = 1;
+  return 0;
+}
+
+/* Stops and joins the backend thread.  The thread may be waiting for the
+ * GIL to post, so the GIL is released while joining. */
+static int guest_close_impl(GuestObject *self) {
+  if (!self->started || atomic_load(&self->g.state) == AG_CLOSED)
+    return 0;
+  if (thrd_equal(thrd_current(), self->g.thread)) {
+    PyErr_SetString(PyExc_RuntimeError,
+                    "Guest.close() called on the backend thread: "
+                    "run_sync_soon_threadsafe must schedule its argument on "
+                    "the host thread, not call it");
+    return -1;
+  }
+  Py_BEGIN_ALLOW_THREADS
+  ag_guest_close(&self->g);
+  Py_END_ALLOW_THREADS
+  return 0;
+}
+
+static int guest_check_started(GuestObject *self, const char *what) {
+  if (!self->started) {
+    PyErr_Format(PyExc_RuntimeError, "%s: Guest is not initialized", what);
+    return -1;
+  }
+  return 0;
+}
+
+static PyObject *guest_arm(PyObject *op, PyObject *timeout) {
+  GuestObject *self;
+  int64_t deadline;
+  double t;
+  int err;
+
+  self = (GuestObject *) op;
+  if (guest_check_started(self, "Guest.arm") < 0)
+    return NULL;
+  if (timeout == Py_None) {
+    deadline = -1;
+  } else {
+    t = PyFloat_AsDouble(timeout);
+    if (t == -1.0 && PyErr_Occurred())
+      return NULL;
+    if (isnan(t) || t < 0) {
+      PyErr_SetString(PyExc_ValueError,
+                      "Guest.arm: timeout must be None or >= 0");
+      return NULL;
+    }
+    /* Beyond ~100 years is "no deadline" for our purposes. */
+    deadline = t > 3e9 ? -1 : ag__now_ns() + (int64_t) (t * 1e9);
+  }
+  err = ag_guest_arm(&self->g, deadline);
+  if (err != 0)
+    return set_core_error(err, "Guest.arm");
+  Py_RETURN_NONE;
+}
+
+static PyObject *guest_begin_tick(PyObject *op, PyObject *Py_UNUSED(a)) {
+  GuestObject *self;
+  int err;
+
+  self = (GuestObject *) op;
+  if (guest_check_started(self, "Guest.begin_tick") < 0)
+    return NULL;
+  err = ag_guest_begin_tick(&self->g);
+  if (err == -EBUSY || err == -EBADF)
+    Py_RETURN_FALSE;  /* not this tick's turn, or closed: skip it */
+  if (err != 0)
+    return set_core_error(err, "Guest.begin_tick (backend poll)");
+  Py_RETURN_TRUE;
+}
+
+static PyObject *guest_wakeup(PyObject *op, PyObject *Py_UNUSED(a)) {
+  GuestObject *self;
+  int err;
+
+  self = (GuestObject *) op;
+  if (guest_check_started(self, "Guest.wakeup") < 0)
+    return NULL;
+  if (atomic_load(&self->g.state) == AG_CLOSED)
+    Py_RETURN_NONE;
+  err = ag_guest_wakeup(&self->g);
+  if (err != 0)
+    return set_core_error(err, "Guest.wakeup");
+  Py_RETURN_NONE;
+}
+
+static PyObject *guest_readable(PyObject *op, PyObject *Py_UNUSED(a)) {
+  GuestObject *self;
+  int r;
+
+  self = (GuestObject *) op;
+  if (guest_check_started(self, "Guest.readable") < 0)
+    return NULL;
+  r = ag__fd_readable(self->backend_fd);
+  if (r < 0)
+    return set_core_error(r, "Guest.readable");
+  return PyBool_FromLong(r);
+}
+
+static PyObject *guest_close(PyObject *op, PyObject *Py_UNUSED(a)) {
+  if (guest_close_impl((GuestObject *) op) < 0)
+    return NULL;
+  Py_RETURN_NONE;
+}
+
+static PyObject *guest_get_state(PyObject *op, void *Py_UNUSED(c)) {
+  static const char *names[] = {"idle", "armed", "polling", "posted",
+                                "closed"};
+  GuestObject *self;
+
+  self = (GuestObject *) op;
+  if (!self->started)
+    return PyUnicode_FromString("new");
+  return PyUnicode_FromString(names[atomic_load(&self->g.state)]);
+}
+
+static PyObject *guest_get_posts(PyObject *op, void *Py_UNUSED(c)) {
+  return PyLong_FromUnsignedLongLong(
+      atomic_load(&((GuestObject *) op)->g.posts));
+}
+
+static PyObject *guest_get_polls(PyObject *op, void *Py_UNUSED(c)) {
+  return PyLong_FromUnsignedLongLong(
+      atomic_load(&((GuestObject *) op)->g.polls));
+}
+
+static int guest_traverse(PyObject *op, visitproc visit, void *arg) {
+  GuestObject *self;
+
+  self = (GuestObject *) op;
+  Py_VISIT(Py_TYPE(op));
+  Py_VISIT(self->py_waker.post);
+  Py_VISIT(self->py_waker.tick);
+  Py_VISIT(self->tcl_waker);
+  return 0;
+}
+
+static int guest_clear(PyObject *op) {
+  GuestObject *self;
+
+  self = (GuestObject *) op;
+  /* The backend thread uses post and tick: stop it before dropping them. */
+  if (guest_close_impl(self) < 0)
+    PyErr_WriteUnraisable(op);
+  Py_CLEAR(self->py_waker.post);
+  Py_CLEAR(self->py_waker.tick);
+  Py_CLEAR(self->tcl_waker);
+  return 0;
+}
+
+static void guest_dealloc(PyObject *op) {
+  PyTypeObject *tp;
+
+  tp = Py_TYPE(op);
+  PyObject_GC_UnTrack(op);
+  (void) guest_clear(op);
+  tp->tp_free(op);
+  Py_DECREF(tp);
+}
+
+static PyMethodDef guest_methods[] = {
+    {"arm", guest_arm, METH_O,
+     "arm(timeout)\n--\n\nHost thread, after a tick: let the backend thread "
+     "wait for the\nbackend fd or `timeout` seconds (None: no deadline)."},
+    {"begin_tick", guest_begin_tick, METH_NOARGS,
+     "begin_tick()\n--\n\nHost thread, first thing in a tick. False means "
+     "the tick must not run\n(the backend is polling, or the guest is "
+     "closed)."},
+    {"wakeup", guest_wakeup, METH_NOARGS,
+     "wakeup()\n--\n\nAny thread: end the current or next poll now "
+     "(stale deadlines)."},
+    {"readable", guest_readable, METH_NOARGS,
+     "readable()\n--\n\nZero-timeout peek: is the backend fd readable now?"},
+    {"close", guest_close, METH_NOARGS,
+     "close()\n--\n\nStop and join the backend thread, close its fds. "
+     "Idempotent."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef guest_getset[] = {
+    {"state", guest_get_state, NULL, "Lockstep state, as a string.", NULL},
+    {"posts", guest_get_posts, NULL, "Wake-ups delivered to the host.", NULL},
+    {"polls", guest_get_polls, NULL, "Waits started by the backend thread.",
+     NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot guest_slots[] = {
+    {Py_tp_doc,
+     "Guest(backend_fd, post, tick=None)\n--\n\n"
+     "A backend thread waiting on backend_fd in lockstep with the host.\n"
+     "post is a TclWaker, or run_sync_soon_threadsafe: the thread then\n"
+     "calls post(tick) (taking the GIL for that call only)."},
+    {Py_tp_init, guest_init},
+    {Py_tp_dealloc, guest_dealloc},
+    {Py_tp_traverse, guest_traverse},
+    {Py_tp_clear, guest_clear},
+    {Py_tp_methods, guest_methods},
+    {Py_tp_getset, guest_getset},
+    {0, NULL},
+};
+
+static PyType_Spec guest_spec = {
+    .name = "asyncio_guest._core.Guest",
+    .basicsize = sizeof(GuestObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
+             Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = guest_slots,
+};
+
+/* ---- WakeHook ------------------------------------------------------------ */
+
+typedef struct {
+  PyObject_HEAD
+  PyObject *func;
+  PyObject *guest;  /* a Guest */
+  vectorcallfunc vectorcall;
+} HookObject;
+
+static PyObject *hook_vectorcall(PyObject *op, PyObject *const *args,
+                                 size_t nargsf, PyObject *kwnames) {
+  HookObject *self;
+  GuestObject *guest;
+  int state;
+
+  self = (HookObject *) op;
+  guest = (GuestObject *) self->guest;
+  /* Cheap unlocked filter: inside a tick the state is IDLE and nothing
+   * needs waking; only a poll in progress can hold a stale deadline. */
+  state = atomic_load(&guest->g.state);
+  if (state == AG_ARMED || state == AG_POLLING) {
+    int err = ag_guest_wakeup(&guest->g);
+    if (err != 0)
+      return set_core_error(err, "wakeup");
+  }
+  return PyObject_Vectorcall(self->func, args, nargsf, kwnames);
+}
+
+static PyObject *hook_new(PyTypeObject *tp, PyObject *args, PyObject *kwds) {
+  static char *kwlist[] = {"func", "guest", NULL};
+  module_state *st;
+  HookObject *self;
+  PyObject *func;
+  PyObject *guest;
+
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO:WakeHook", kwlist, &func,
+                                   &guest))
+    return NULL;
+  st = state_of_type(tp);
+  if (st == NULL)
+    return NULL;
+  if (!PyCallable_Check(func)) {
+    PyErr_SetString(PyExc_TypeError, "WakeHook: func must be callable");
+    return NULL;
+  }
+  if (!PyObject_TypeCheck(guest, st->guest_type) ||
+      !((GuestObject *) guest)->started) {
+    PyErr_SetString(PyExc_TypeError,
+                    "WakeHook: guest must be an initialized Guest");
+    return NULL;
+  }
+  self = (HookObject *) tp->tp_alloc(tp, 0);
+  if (self == NULL)
+    return NULL;
+  self->func = Py_NewRef(func);
+  self->guest = Py_NewRef(guest);
+  self->vectorcall = hook_vectorcall;
+  return (PyObject *) self;
+}
+
+static int hook_traverse(PyObject *op, visitproc visit, void *arg) {
+  HookObject *self;
+
+  self = (HookObject *) op;
+  Py_VISIT(Py_TYPE(op));
+  Py_VISIT(self->func);
+  Py_VISIT(self->guest);
+  return 0;
+}
+
+static int hook_clear(PyObject *op) {
+  HookObject *self;
+
+  self = (HookObject *) op;
+  Py_CLEAR(self->func);
+  Py_CLEAR(self->guest);
+  return 0;
+}
+
+static void hook_dealloc(PyObject *op) {
+  PyTypeObject *tp;
+
+  tp = Py_TYPE(op);
+  PyObject_GC_UnTrack(op);
+  (void) hook_clear(op);
+  tp->tp_free(op);
+  Py_DECREF(tp);
+}
+
+static PyObject *hook_repr(PyObject *op) {
+  return PyUnicode_FromFormat("<asyncio_guest WakeHook for %R>",
+                              ((HookObject *) op)->func);
+}
+
+static PyMemberDef hook_members[] = {
+    {"__wrapped__", T_OBJECT, offsetof(HookObject, func), READONLY,
+     "The wrapped callable."},
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(HookObject, vectorcall),
+     READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyType_Slot hook_slots[] = {
+    {Py_tp_doc,
+     "WakeHook(func, guest)\n--\n\n"
+     "Calls func; first, if the guest's backend thread is polling (so its\n"
+     "deadline may now be stale), wakes it."},
+    {Py_tp_new, hook_new},
+    {Py_tp_call, PyVectorcall_Call},
+    {Py_tp_dealloc, hook_dealloc},
+    {Py_tp_traverse, hook_traverse},
+    {Py_tp_clear, hook_clear},
+    {Py_tp_repr, hook_repr},
+    {Py_tp_members, hook_members},
+    {0, NULL},
+};
+
+static PyType_Spec hook_spec = {
+    .name = "asyncio_guest._core.WakeHook",
+    .basicsize = sizeof(HookObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
+             Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_HAVE_VECTORCALL,
+    .slots = hook_slots,
+};
+
+/* ---- the module ---------------------------------------------------------- */
+
+static PyObject *core_monotonic_ns(PyObject *Py_UNUSED(mod),
+                                   PyObject *Py_UNUSED(a)) {
+  return PyLong_FromLongLong(ag__now_ns());
+}
+
+static PyMethodDef core_methods[] = {
+    {"monotonic_ns", core_monotonic_ns, METH_NOARGS,
+     "The core's clock (CLOCK_MONOTONIC), in nanoseconds."},
+    {NULL, NULL, 0, NULL},
+};
+
+static int add_type(PyObject *mod, PyType_Spec *spec, PyTypeObject **slot) {
+  *slot = (PyTypeObject *) PyType_FromModuleAndSpec(mod, spec, NULL);
+  if (*slot == NULL)
+    return -1;
+  return PyModule_AddType(mod, *slot);
+}
+
+static int core_exec(PyObject *mod) {
+  module_state *st;
+
+  st = PyModule_GetState(mod);
+  if (add_type(mod, &guest_spec, &st->guest_type) < 0)
+    return -1;
+  if (add_type(mod, &hook_spec, &st->hook_type) < 0)
+    return -1;
+  if (add_type(mod, &tcl_waker_spec, &st->tcl_waker_type) < 0)
+    return -1;
+  if (PyModule_AddStringConstant(mod, "TCL_VERSION", ag_tcl_version()) < 0)
+    return -1;
+  return 0;
+}
+
+static int core_traverse(PyObject *mod, visitproc visit, void *arg) {
+  module_state *st;
+
+  st = PyModule_GetState(mod);
+  Py_VISIT(st->guest_type);
+  Py_VISIT(st->hook_type);
+  Py_VISIT(st->tcl_waker_type);
+  return 0;
+}
+
+static int core_clear(PyObject *mod) {
+  module_state *st;
+
+  st = PyModule_GetState(mod);
+  Py_CLEAR(st->guest_type);
+  Py_CLEAR(st->hook_type);
+  Py_CLEAR(st->tcl_waker_type);
+  return 0;
+}
+
+static void core_free(void *mod) {
+  (void) core_clear((PyObject *) mod);
+}
+
+static PyModuleDef_Slot core_slots[] = {
+    {Py_mod_exec, core_exec},
+    {0, NULL},
+};
+
+static struct PyModuleDef core_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "asyncio_guest._core",
+    .m_doc = "The C core of asyncio_guest: backend thread, lockstep, wakers.",
+    .m_size = sizeof(module_state),
+    .m_methods = core_methods,
+    .m_slots = core_slots,
+    .m_traverse = core_traverse,
+    .m_clear = core_clear,
+    .m_free = core_free,
+};
+
+PyMODINIT_FUNC PyInit__core(void) {
+  return PyModuleDef_Init(&core_module);
+}

@@ -1,0 +1,194 @@
+/* waker-tcl.c: wake a Tk host from the backend thread, without the GIL.
+ *
+ * Built against the Tcl *stubs* library: we link no libtcl of our own.
+ * Tcl_InitStubs() takes the function table from the very interpreter that
+ * _tkinter created, so every Tcl call below goes into _tkinter's Tcl, by
+ * construction (two Tcl libraries in one process would be two notifiers,
+ * and an alert sent to one would never wake the other).
+ *
+ * The event proc does not call Python.  It evaluates a Tcl command that
+ * _tkinter created for our tick (tkapp.createcommand), so _tkinter takes the
+ * GIL and restores its per-thread state exactly as for any Tk callback.  A
+ * proc calling Python directly would leave _tkinter's saved thread state
+ * inconsistent inside a nested `update` or `wait window`.
+ */
+#define USE_TCL_STUBS
+#include <tcl.h>
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "guest.h"
+
+typedef struct {
+  Tcl_Event header;  /* must be first: Tcl frees the event through it */
+  ag_tcl_waker_t *w;
+} tick_event_t;
+
+struct ag_tcl_waker_s {
+  ag_waker_t base;   /* must be first */
+  atomic_int refs;   /* the owner's, plus one per queued event or timer */
+  int closed;        /* host thread only */
+  Tcl_Interp *interp;
+  Tcl_ThreadId thread;
+  Tcl_Obj *command;
+  /* Allocated by the host in prepare(), queued by the backend in post():
+   * the backend thread then never allocates Tcl memory (which would give it
+   * Tcl thread-local caches that live until process exit). */
+  _Atomic(tick_event_t *) spare;
+  Tcl_TimerToken timer;
+};
+
+static void unref(ag_tcl_waker_t *w) {
+  if (atomic_fetch_sub(&w->refs, 1) == 1)
+    free(w);
+}
+
+/* Host thread: evaluate the tick command, leaving the interpreter's result
+ * and error state as they were (we may be inside another command, such as
+ * `update`, whose result is being built). */
+static void run_tick(ag_tcl_waker_t *w) {
+  Tcl_Interp *interp;
+  Tcl_InterpState saved;
+  Tcl_Obj *command;
+
+  if (w->closed || Tcl_InterpDeleted(w->interp))
+    return;
+  interp = w->interp;
+  command = w->command;
+  Tcl_Preserve(interp);
+  Tcl_IncrRefCount(command);  /* the tick may close the waker */
+  saved = Tcl_SaveInterpState(interp, TCL_OK);
+  /* On TCL_ERROR _tkinter has kept the Python exception and will raise it
+   * from mainloop(): nothing to report here. */
+  (void) Tcl_EvalObjEx(interp, command, TCL_EVAL_GLOBAL);
+  Tcl_RestoreInterpState(interp, saved);
+  Tcl_DecrRefCount(command);
+  Tcl_Release(interp);
+}
+
+static int tick_event_proc(Tcl_Event *ev, int flags) {
+  ag_tcl_waker_t *w;
+
+  /* Behave like a file event: `update idletasks` and other restricted
+   * DoOneEvent calls leave it queued. */
+  if (!(flags & TCL_FILE_EVENTS))
+    return 0;
+  w = ((tick_event_t *) ev)->w;
+  run_tick(w);
+  unref(w);
+  return 1;
+}
+
+static void timer_proc(ClientData data) {
+  ag_tcl_waker_t *w;
+
+  w = data;
+  w->timer = NULL;
+  run_tick(w);
+  unref(w);
+}
+
+/* Backend thread, no GIL. */
+static int waker_post(ag_waker_t *base) {
+  ag_tcl_waker_t *w;
+  tick_event_t *ev;
+
+  w = (ag_tcl_waker_t *) base;
+  ev = atomic_exchange(&w->spare, NULL);
+  if (ev == NULL)
+    return -EINVAL;  /* prepare() did not run: a protocol bug, retried */
+  atomic_fetch_add(&w->refs, 1);
+  ev->w = w;
+  ev->header.proc = tick_event_proc;
+  ev->header.nextPtr = NULL;
+  Tcl_ThreadQueueEvent(w->thread, &ev->header, TCL_QUEUE_TAIL);
+  /* Queueing does not wake a thread blocked in its notifier; 8.6 needs the
+   * explicit alert (Tcl_ThreadQueueEvent(3)). */
+  Tcl_ThreadAlert(w->thread);
+  return 0;
+}
+
+/* Host thread, before the backend may post. */
+static int waker_prepare(ag_waker_t *base) {
+  ag_tcl_waker_t *w;
+  tick_event_t *ev;
+
+  w = (ag_tcl_waker_t *) base;
+  if (atomic_load(&w->spare) != NULL)
+    return 0;
+  ev = (tick_event_t *) Tcl_AttemptAlloc(sizeof(*ev));
+  if (ev == NULL)
+    return -ENOMEM;
+  atomic_store(&w->spare, ev);
+  return 0;
+}
+
+int ag_tcl_waker_new(void *interp_ptr, const char *command,
+                     ag_tcl_waker_t **out) {
+  Tcl_Interp *interp;
+  ag_tcl_waker_t *w;
+
+  interp = interp_ptr;
+  if (Tcl_InitStubs(interp, TCL_VERSION, 0) == NULL)
+    return -EPROTONOSUPPORT;
+  /* Without threads Tcl has no Tcl_ThreadAlert worth the name, and calling
+   * into it from our thread would be unsafe. */
+  if (Tcl_GetVar2(interp, "tcl_platform", "threaded", TCL_GLOBAL_ONLY) == NULL)
+    return -ENOTSUP;
+
+  w = calloc(1, sizeof(*w));
+  if (w == NULL)
+    return -ENOMEM;
+  w->base.post = waker_post;
+  w->base.prepare = waker_prepare;
+  atomic_init(&w->refs, 1);
+  atomic_init(&w->spare, NULL);
+  w->interp = interp;
+  w->thread = Tcl_GetCurrentThread();
+  w->command = Tcl_NewStringObj(command, -1);
+  Tcl_IncrRefCount(w->command);
+  Tcl_Preserve(interp);
+  *out = w;
+  return 0;
+}
+
+const char *ag_tcl_version(void) {
+  return TCL_VERSION;
+}
+
+ag_waker_t *ag_tcl_waker_base(ag_tcl_waker_t *w) {
+  return &w->base;
+}
+
+int ag_tcl_waker_post_soon(ag_tcl_waker_t *w) {
+  if (w->closed)
+    return -EBADF;
+  if (w->timer != NULL)
+    return 0;
+  atomic_fetch_add(&w->refs, 1);
+  w->timer = Tcl_CreateTimerHandler(0, timer_proc, w);
+  return 0;
+}
+
+void ag_tcl_waker_close(ag_tcl_waker_t *w) {
+  tick_event_t *ev;
+
+  if (w->closed)
+    return;
+  w->closed = 1;
+  if (w->timer != NULL) {
+    Tcl_DeleteTimerHandler(w->timer);
+    w->timer = NULL;
+    unref(w);
+  }
+  ev = atomic_exchange(&w->spare, NULL);
+  if (ev != NULL)
+    Tcl_Free((char *) ev);
+  /* An event already queued keeps its reference and finds w->closed. */
+  Tcl_DecrRefCount(w->command);
+  w->command = NULL;
+  Tcl_Release(w->interp);
+  unref(w);
+}

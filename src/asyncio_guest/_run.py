@@ -1,0 +1,708 @@
+"""The guest-mode state machine: run an asyncio loop inside a host's loop.
+
+Who does what::
+
+    backend thread (C, no GIL)                host thread (the GUI loop)
+    --------------------------                --------------------------
+    waits: loop's backend fd readable,        start_guest_run(): create the
+           deadline passed, or wakeup()       loop, hooks, main task; arm(0)
+    posts "tick" through the waker  ------->  _tick():
+                                                begin_tick()       [IDLE]
+                                                run iterations while work is
+                                                ready, within a time slice
+                                                then arm(next deadline),
+                                                or, slice used up, post
+    <-------------------------------------      the next tick itself
+    (waits again)
+
+Invariants, each relied upon below:
+
+* Lockstep: the loop runs only inside ``_tick`` on the host thread, and
+  ``_tick`` runs only after the backend posted it (or the host self-posted
+  it while the backend was not armed).  The C core enforces this:
+  ``begin_tick()`` refuses while the backend polls.
+* No stale deadlines: host code that schedules work between ticks goes
+  through ``loop.call_soon`` / ``loop.call_at`` (``create_task``,
+  ``Future.set_result`` and ``Task.cancel`` all do), which are wrapped by a C
+  ``WakeHook`` that wakes a poll in progress.  Threads use
+  ``call_soon_threadsafe``, which writes the loop's self-pipe, which the
+  backend fd reports.
+* The running loop: between ticks the guest loop stays the running loop of
+  the host thread, so host callbacks can use asyncio directly.  If the host
+  thread already runs an asyncio loop (asyncio or Tornado as host), the guest
+  loop is swapped in only for the duration of each tick.
+* Teardown is asyncio.run's, done asynchronously: when the main task ends,
+  a teardown task cancels and awaits the rest, finalizes async generators and
+  shuts the default executor down; then ``_finish`` joins the backend thread,
+  closes the loop and calls ``done_callback`` on the host thread.
+* ``_live`` holds every unfinished run, so a run is never garbage collected
+  while its backend thread may post, and ``atexit`` can stop abandoned runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import functools
+import heapq
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any, Optional
+
+from . import _core
+
+__all__ = ["GuestRun", "start_guest_run", "current_run"]
+
+#: How long one tick may keep running ready work before yielding to the
+#: host (seconds).  Short enough that host events stay under ~2 ms of extra
+#: latency while the guest is flooded, long enough that a busy guest pays
+#: the thread hand-off rarely.
+TIME_SLICE = 0.001
+
+# Every run that has not finished: keeps it alive (its backend thread holds
+# only the tick) and lets atexit stop runs whose host stopped pumping.
+_live: set["_Runner"] = set()
+# host thread ident -> the run it hosts (one guest run per thread).
+_by_thread: dict[int, "_Runner"] = {}
+
+
+class GuestRun:
+    """A handle on a running guest loop, returned by :func:`start_guest_run`.
+
+    Attributes:
+        loop: the guest event loop.
+        task: the main task (wrapping the coroutine given to the run).
+    """
+
+    __slots__ = ("_runner",)
+
+    def __init__(self, runner: "_Runner") -> None:
+        self._runner = runner
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The guest event loop (closed once the run is done)."""
+        return self._runner.loop
+
+    @property
+    def task(self) -> "asyncio.Task[Any]":
+        """The main task."""
+        return self._runner.task
+
+    @property
+    def done(self) -> bool:
+        """True once the teardown finished and ``done_callback`` was called."""
+        return self._runner.finished
+
+    def cancel(self, msg: Any = None) -> None:
+        """Cancel the main task; the usual teardown follows.
+
+        **Thread-safe**: may be called from any thread, and from host
+        callbacks.  Does nothing once the main task is done.
+        """
+        self._runner.cancel(msg)
+
+    def __repr__(self) -> str:
+        state = "done" if self.done else "running"
+        return f"<GuestRun {state} loop={self.loop!r}>"
+
+
+def current_run() -> Optional[GuestRun]:
+    """The guest run hosted by the calling thread, or None."""
+    runner = _by_thread.get(threading.get_ident())
+    return None if runner is None else GuestRun(runner)
+
+
+def start_guest_run(
+    async_fn: Any,
+    *args: Any,
+    run_sync_soon_threadsafe: Callable[[Callable[[], object]], object],
+    done_callback: Callable[["asyncio.Task[Any]"], object],
+    run_sync_soon_not_threadsafe: Optional[
+        Callable[[Callable[[], object]], object]
+    ] = None,
+    loop_factory: Optional[Callable[[], asyncio.AbstractEventLoop]] = None,
+    host_uses_signal_set_wakeup_fd: bool = False,
+    debug: Optional[bool] = None,
+) -> GuestRun:
+    """Start running ``async_fn(*args)`` on a new asyncio loop, as a guest of
+    the host loop that runs on the calling thread.
+
+    Call it on the host thread; it returns at once.  The guest then runs in
+    short ticks, each scheduled on the host thread through the callables
+    given here, until the main task is done and the loop is torn down.
+
+    Args:
+        async_fn: an ``async def`` function called with ``*args``, or one
+            coroutine object (then no ``args``).
+        run_sync_soon_threadsafe: ``post(fn)`` schedules ``fn()`` to be
+            called soon on the host thread. **It must be thread-safe**: the
+            backend thread calls it.  It must not call ``fn`` itself.
+        done_callback: called on the host thread, exactly once, with the
+            finished main task, after an ``asyncio.run``-grade teardown:
+            other tasks cancelled and awaited, async generators finalized,
+            default executor shut down, loop closed, backend thread joined.
+        run_sync_soon_not_threadsafe: like ``run_sync_soon_threadsafe`` but
+            only ever called from the host thread; if given, the threadsafe
+            one is only used from other threads.
+        loop_factory: makes the guest loop (default:
+            ``asyncio.new_event_loop``).  The loop must be new: not running,
+            not closed.
+        host_uses_signal_set_wakeup_fd: True if the host owns
+            ``signal.set_wakeup_fd`` (Qt, GLib): the guest then never takes
+            it; ``loop.add_signal_handler`` uses Python-level handlers.
+        debug: if not None, ``loop.set_debug(debug)``.
+
+    Returns:
+        A :class:`GuestRun` with ``loop``, ``task`` and ``cancel()``.
+
+    Raises:
+        TypeError: ``async_fn`` is not a coroutine function or coroutine, or
+            a callable argument is not callable.
+        RuntimeError: this thread already hosts a guest run; the loop is
+            closed or already running.
+        NotImplementedError: the loop is of a kind the core cannot drive.
+    """
+    return GuestRun(
+        _Runner(
+            async_fn,
+            args,
+            post=run_sync_soon_threadsafe,
+            post_soon=run_sync_soon_not_threadsafe,
+            done_callback=done_callback,
+            loop_factory=loop_factory,
+            host_uses_wakeup_fd=host_uses_signal_set_wakeup_fd,
+            debug=debug,
+        )
+    )
+
+
+def _make_coroutine(async_fn: Any, args: tuple) -> Coroutine[Any, Any, Any]:
+    if asyncio.iscoroutine(async_fn):
+        if args:
+            raise TypeError(
+                "start_guest_run: pass either a coroutine object and no "
+                "arguments, or an async function and its arguments"
+            )
+        return async_fn
+    if not callable(async_fn):
+        raise TypeError(
+            "start_guest_run: expected an async function or a coroutine, "
+            f"got {type(async_fn).__name__}"
+        )
+    coro = async_fn(*args)
+    if not asyncio.iscoroutine(coro):
+        name = getattr(async_fn, "__qualname__", repr(async_fn))
+        if hasattr(coro, "close"):
+            coro.close()
+        raise TypeError(
+            f"start_guest_run: {name}() returned {type(coro).__name__}, not "
+            "a coroutine; pass an 'async def' function"
+        )
+    return coro
+
+
+def _check_callable(name: str, value: Any, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if not callable(value):
+        raise TypeError(
+            f"start_guest_run: {name} must be callable, "
+            f"got {type(value).__name__}"
+        )
+
+
+class _SelectorDriver:
+    """Runs one non-blocking iteration of a stdlib selector event loop.
+
+    Uses ``loop._run_once()`` directly, with ``_stopping`` set so that its
+    select() has a zero timeout; this is what ``run_forever()`` does for the
+    last iteration, without the per-call set-up ``run_forever()`` repeats.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        from asyncio.selector_events import BaseSelectorEventLoop
+
+        name = f"{type(loop).__module__}.{type(loop).__qualname__}"
+        if not isinstance(loop, BaseSelectorEventLoop):
+            raise NotImplementedError(
+                f"asyncio_guest cannot drive {name}: only selector event "
+                "loops (asyncio.SelectorEventLoop and subclasses) are "
+                "supported"
+            )
+        selector = loop._selector  # type: ignore[attr-defined]
+        fileno = getattr(selector, "fileno", None)
+        if fileno is None:
+            raise RuntimeError(
+                f"asyncio_guest cannot drive {name} with "
+                f"{type(selector).__name__}: the selector has no pollable "
+                "file descriptor (use selectors.EpollSelector, the default "
+                "on Linux)"
+            )
+        self.loop = loop
+        self.fd: int = fileno()
+
+    def run_once(self) -> None:
+        loop = self.loop
+        loop._stopping = True  # type: ignore[attr-defined]
+        try:
+            loop._run_once()  # type: ignore[attr-defined]
+        finally:
+            loop._stopping = False  # type: ignore[attr-defined]
+
+    def timeout(self) -> Optional[float]:
+        """Seconds until the loop has work: 0 now, None never (I/O aside)."""
+        loop: Any = self.loop
+        if loop._ready:
+            return 0.0
+        scheduled = loop._scheduled
+        # Drop cancelled timers from the head, as _run_once does, so that a
+        # cancelled timeout never costs a wake-up.
+        while scheduled and scheduled[0]._cancelled:
+            loop._timer_cancelled_count -= 1
+            heapq.heappop(scheduled)._scheduled = False
+        if not scheduled:
+            return None
+        return max(0.0, scheduled[0]._when - loop.time())
+
+    def enter(self) -> None:
+        """Make the loop 'running' on this thread (as run_forever does)."""
+        loop: Any = self.loop
+        loop._thread_id = threading.get_ident()
+
+    def leave(self) -> None:
+        loop: Any = self.loop
+        loop._thread_id = None
+        loop._stopping = False
+
+
+class _RunningLoopScope:
+    """Sets the guest as this thread's running loop, with its async
+    generator hooks and debug coroutine tracking, and restores what was there.
+    """
+
+    def __init__(self, loop: Any) -> None:
+        self._loop = loop
+        self._saved: Optional[tuple] = None
+
+    def enter(self) -> None:
+        loop = self._loop
+        self._saved = (
+            asyncio._get_running_loop(),
+            sys.get_asyncgen_hooks(),
+            sys.get_coroutine_origin_tracking_depth(),
+        )
+        asyncio._set_running_loop(loop)
+        sys.set_asyncgen_hooks(
+            firstiter=loop._asyncgen_firstiter_hook,
+            finalizer=loop._asyncgen_finalizer_hook,
+        )
+        if loop.get_debug():
+            sys.set_coroutine_origin_tracking_depth(
+                asyncio.coroutines._DEBUG_STACK_DEPTH  # type: ignore
+                if hasattr(asyncio.coroutines, "_DEBUG_STACK_DEPTH")
+                else 10
+            )
+
+    def leave(self) -> None:
+        if self._saved is None:
+            return
+        running, hooks, depth = self._saved
+        self._saved = None
+        asyncio._set_running_loop(running)
+        sys.set_asyncgen_hooks(*hooks)
+        sys.set_coroutine_origin_tracking_depth(depth)
+
+
+class _Runner:
+    """One guest run: the state machine behind :class:`GuestRun`."""
+
+    def __init__(
+        self,
+        async_fn: Any,
+        args: tuple,
+        *,
+        post: Any,
+        post_soon: Optional[Callable[[Callable[[], object]], object]],
+        done_callback: Callable[["asyncio.Task[Any]"], object],
+        loop_factory: Optional[Callable[[], asyncio.AbstractEventLoop]],
+        host_uses_wakeup_fd: bool,
+        debug: Optional[bool],
+        native_waker: Optional[Callable[["_Runner"], Any]] = None,
+        on_closed: Optional[Callable[[], object]] = None,
+    ) -> None:
+        if native_waker is None:
+            _check_callable("run_sync_soon_threadsafe", post)
+        _check_callable("run_sync_soon_not_threadsafe", post_soon, True)
+        _check_callable("done_callback", done_callback)
+        _check_callable("loop_factory", loop_factory, True)
+        self.host_thread = threading.get_ident()
+        if self.host_thread in _by_thread:
+            raise RuntimeError(
+                "this thread already hosts a guest run; one guest run per "
+                "host thread"
+            )
+        coro = _make_coroutine(async_fn, args)
+        try:
+            loop = (loop_factory or asyncio.new_event_loop)()
+            self._check_loop(loop)
+        except BaseException:
+            coro.close()
+            raise
+        self.loop: Any = loop
+        self.finished = False
+        self._closing = False
+        self._in_tick = False
+        self._done_callback = done_callback
+        self._post_soon = post_soon
+        self._on_closed = on_closed
+        self._teardown_task: Optional[asyncio.Task[Any]] = None
+        self._hooked: list[str] = []
+        self._saved_wakeup_fd: Optional[int] = None
+        self._host_uses_wakeup_fd = host_uses_wakeup_fd
+        self._py_signals: dict[int, Any] = {}
+        # Set by a KeyboardInterrupt/SystemExit raised inside the loop: it is
+        # re-raised to the host once the cancellation is under way.
+        self._interrupt: Optional[BaseException] = None
+        try:
+            if debug is not None:
+                loop.set_debug(debug)
+            self._driver = _SelectorDriver(loop)
+            # With an asyncio loop already running on this thread (asyncio or
+            # Tornado as host), the guest is current only inside its ticks.
+            self._host_loop = asyncio._get_running_loop()
+            self._scope = _RunningLoopScope(loop)
+            if native_waker is not None:
+                post = native_waker(self)
+                self._guest = _core.Guest(self._driver.fd, post)
+            else:
+                self._guest = _core.Guest(self._driver.fd, post, self._tick)
+        except BaseException:
+            coro.close()
+            loop.close()
+            raise
+        try:
+            self._install_hooks()
+            self._save_wakeup_fd()
+            self._driver.enter()
+            if self._host_loop is None:
+                self._scope.enter()
+            self.task: asyncio.Task[Any] = loop.create_task(coro)
+            self.task.add_done_callback(self._main_done)
+        except BaseException:
+            coro.close()
+            self._close_all()
+            raise
+        _live.add(self)
+        _by_thread[self.host_thread] = self
+        self._guest.arm(0.0)
+
+    # -- set-up helpers --------------------------------------------------
+
+    @staticmethod
+    def _check_loop(loop: Any) -> None:
+        if not isinstance(loop, asyncio.AbstractEventLoop):
+            raise TypeError(
+                "start_guest_run: loop_factory must return an event loop, "
+                f"got {type(loop).__name__}"
+            )
+        if loop.is_closed():
+            raise RuntimeError("start_guest_run: the loop is closed")
+        if loop.is_running():
+            raise RuntimeError("start_guest_run: the loop is already running")
+
+    def _install_hooks(self) -> None:
+        loop = self.loop
+        for name in ("call_soon", "call_at"):
+            setattr(loop, name, _core.WakeHook(getattr(loop, name), self._guest))
+            self._hooked.append(name)
+        loop.stop = self._refuse_stop
+        self._hooked.append("stop")
+        if self._host_uses_wakeup_fd:
+            loop.add_signal_handler = self._add_signal_handler
+            loop.remove_signal_handler = self._remove_signal_handler
+            self._hooked += ["add_signal_handler", "remove_signal_handler"]
+
+    @staticmethod
+    def _refuse_stop() -> None:
+        raise RuntimeError(
+            "loop.stop() cannot stop a guest run; cancel its main task "
+            "instead (GuestRun.cancel())"
+        )
+
+    def _save_wakeup_fd(self) -> None:
+        # Only the main thread may read it, and reading means swapping.
+        if threading.current_thread() is not threading.main_thread():
+            return
+        fd = signal.set_wakeup_fd(-1)
+        signal.set_wakeup_fd(fd)
+        self._saved_wakeup_fd = fd
+
+    def _restore_wakeup_fd(self) -> None:
+        saved, self._saved_wakeup_fd = self._saved_wakeup_fd, None
+        if saved is None:
+            return
+        # loop.close() resets the fd to -1 if the loop had taken it; any other
+        # value was set by the host during the run and is the host's to keep.
+        current = signal.set_wakeup_fd(saved)
+        if current not in (-1, saved):
+            signal.set_wakeup_fd(current)
+
+    # host_uses_signal_set_wakeup_fd=True: signal handlers without the fd.
+    # The host wakes up on signals itself (that is why it owns the fd) and
+    # then runs Python-level handlers on this thread; ours forwards to the
+    # guest loop.
+    def _add_signal_handler(self, sig: int, callback: Any, *args: Any) -> None:
+        if threading.get_ident() != self.host_thread:
+            raise RuntimeError("add_signal_handler: call it on the host thread")
+        if asyncio.iscoroutine(callback) or asyncio.iscoroutinefunction(callback):
+            raise TypeError("coroutines cannot be used with add_signal_handler()")
+        loop = self.loop
+
+        def handler(signum: int, frame: Any) -> None:
+            loop.call_soon_threadsafe(callback, *args)
+
+        previous = signal.signal(sig, handler)
+        self._py_signals.setdefault(sig, previous)
+
+    def _remove_signal_handler(self, sig: int) -> bool:
+        if sig not in self._py_signals:
+            return False
+        signal.signal(sig, self._py_signals.pop(sig))
+        return True
+
+    # -- the tick ----------------------------------------------------------
+
+    def _tick(self) -> None:
+        """Run the guest for one slice.  Host thread only."""
+        if threading.get_ident() != self.host_thread:
+            raise RuntimeError(
+                "asyncio_guest tick called on the wrong thread: "
+                "run_sync_soon_threadsafe must run its argument on the host "
+                "thread (the one that called start_guest_run)"
+            )
+        if self._in_tick or self.finished:
+            return  # a nested host loop inside a tick: never tick in a tick
+        if not self._guest.begin_tick():
+            return
+        self._in_tick = True
+        try:
+            self._run_slice()
+        finally:
+            self._in_tick = False
+        if self._closing:
+            self._finish()
+        interrupt, self._interrupt = self._interrupt, None
+        if interrupt is not None:
+            raise interrupt
+
+    def _run_slice(self) -> None:
+        driver = self._driver
+        guest = self._guest
+        swap = self._host_loop is not None
+        if swap:
+            self._scope.enter()
+        try:
+            end = time.perf_counter() + TIME_SLICE
+            while True:
+                try:
+                    driver.run_once()
+                except (KeyboardInterrupt, SystemExit) as exc:
+                    self._interrupted(exc)
+                if self._closing:
+                    return
+                timeout = driver.timeout()
+                if timeout != 0.0 and not guest.readable():
+                    guest.arm(timeout)
+                    return
+                if time.perf_counter() >= end:
+                    self._yield_to_host()
+                    return
+        finally:
+            if swap:
+                self._scope.leave()
+
+    def _yield_to_host(self) -> None:
+        """Work is ready but the slice is over: let the host run its own
+        events, then continue."""
+        if self._post_soon is not None:
+            try:
+                self._post_soon(self._tick)
+                return
+            except Exception as exc:
+                self.loop.call_exception_handler(
+                    {
+                        "message": "run_sync_soon_not_threadsafe raised; "
+                        "falling back to the backend thread",
+                        "exception": exc,
+                    }
+                )
+        self._guest.arm(0.0)
+
+    def _interrupted(self, exc: BaseException) -> None:
+        if self._interrupt is None:
+            self._interrupt = exc
+        if not self.task.done():
+            self.task.cancel()
+
+    # -- teardown ------------------------------------------------------------
+
+    def cancel(self, msg: Any = None) -> None:
+        if self.finished or self.task.done():
+            return
+        try:
+            self.loop.call_soon_threadsafe(self._cancel_main, msg)
+        except RuntimeError:
+            pass  # closed meanwhile: the run is over
+
+    def _cancel_main(self, msg: Any) -> None:
+        self.task.cancel(msg)
+
+    def _main_done(self, task: "asyncio.Task[Any]") -> None:
+        self._teardown_task = self.loop.create_task(self._teardown())
+        self._teardown_task.add_done_callback(self._teardown_done)
+
+    async def _teardown(self) -> None:
+        """asyncio.run's clean-up, as a task of the guest loop."""
+        loop = self.loop
+        me = asyncio.current_task()
+        to_cancel = [t for t in asyncio.all_tasks(loop) if t is not me]
+        for t in to_cancel:
+            t.cancel()
+        if to_cancel:
+            await asyncio.gather(*to_cancel, return_exceptions=True)
+        for t in to_cancel:
+            if t.cancelled():
+                continue
+            if t.exception() is not None:
+                loop.call_exception_handler(
+                    {
+                        "message": "unhandled exception during guest run "
+                        "shutdown",
+                        "exception": t.exception(),
+                        "task": t,
+                    }
+                )
+        await loop.shutdown_asyncgens()
+        await loop.shutdown_default_executor()
+
+    def _teardown_done(self, task: "asyncio.Task[Any]") -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self.loop.call_exception_handler(
+                {
+                    "message": "guest run teardown failed",
+                    "exception": task.exception(),
+                }
+            )
+        self._closing = True
+
+    def _finish(self) -> None:
+        """Host thread, outside any loop iteration: release everything, then
+        report the main task."""
+        if self.finished:
+            return
+        self._close_all()
+        self.finished = True
+        self._done_callback(self.task)
+
+    def _close_all(self) -> None:
+        self._guest.close()  # joins the backend thread
+        if self._on_closed is not None:
+            self._on_closed()
+        self._scope.leave()
+        self._driver.leave()
+        for name in self._hooked:
+            self.loop.__dict__.pop(name, None)
+        self._hooked.clear()
+        for sig in list(self._py_signals):
+            self._remove_signal_handler(sig)
+        self.loop.close()
+        self._restore_wakeup_fd()
+        _live.discard(self)
+        if _by_thread.get(self.host_thread) is self:
+            del _by_thread[self.host_thread]
+
+    def abandon(self) -> None:
+        """At interpreter exit: stop the backend thread of a run whose host
+        stopped pumping, so that it cannot post into a dying interpreter."""
+        import warnings
+
+        warnings.warn(
+            f"guest run {self.loop!r} abandoned at exit: its host stopped "
+            "before the main task finished",
+            ResourceWarning,
+            stacklevel=1,
+        )
+        self._guest.close()
+        self.finished = True
+        _live.discard(self)
+
+
+def report_main_task(task: "asyncio.Task[Any]") -> None:
+    """The default ``done_callback`` of host modules: a main task that
+    failed is logged (on the ``asyncio`` logger), never dropped silently."""
+    if not task.cancelled() and task.exception() is not None:
+        exc = task.exception()
+        asyncio.log.logger.error(
+            "guest run: main task %r failed", task, exc_info=exc
+        )
+
+
+# Tasks started by async handlers: strong references until they finish.
+_handler_tasks: set["asyncio.Task[Any]"] = set()
+
+
+def async_handler(
+    fn: Callable[..., Any], how_to_start: str
+) -> Callable[..., None]:
+    """Wrap an ``async def`` as a plain host callback that schedules it on
+    the guest run hosted by the calling thread (host modules build their
+    idiomatic helper on this)."""
+    if not callable(fn):
+        raise TypeError(
+            f"async_handler: expected an async function, got "
+            f"{type(fn).__name__}"
+        )
+    name = getattr(fn, "__qualname__", repr(fn))
+
+    @functools.wraps(fn)
+    def handler(*args: Any) -> None:
+        runner = _by_thread.get(threading.get_ident())
+        if runner is None or runner.finished:
+            raise RuntimeError(
+                f"{name}: no guest run on this thread; start one with "
+                f"{how_to_start}"
+            )
+        coro = fn(*args)
+        if not asyncio.iscoroutine(coro):
+            raise TypeError(
+                f"async_handler: {name}() returned {type(coro).__name__}, "
+                "not a coroutine"
+            )
+        loop = runner.loop
+        task = loop.create_task(coro)
+        _handler_tasks.add(task)
+
+        def finished(t: "asyncio.Task[Any]") -> None:
+            _handler_tasks.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                loop.call_exception_handler(
+                    {
+                        "message": f"exception in async handler {name}",
+                        "exception": t.exception(),
+                        "task": t,
+                    }
+                )
+
+        task.add_done_callback(finished)
+
+    return handler
+
+
+@atexit.register
+def _abandon_all() -> None:
+    for runner in list(_live):
+        runner.abandon()
