@@ -1,0 +1,39 @@
+# asyncio-guest: `make demo` and `make test` work on a fresh Debian machine.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+# The demo needs a display: use Xvfb (and the demo's autopilot) without one.
+DEMO   := $(if $(DISPLAY),$(PY) examples/tk_demo.py,xvfb-run -a $(PY) examples/tk_demo.py --auto)
+
+.PHONY: all system-deps venv compile debug demo test clean
+
+all: compile
+
+system-deps:
+	sh scripts/system-deps.sh
+
+$(VENV)/.stamp-venv: pyproject.toml requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -U pip setuptools wheel
+	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PY) -m pip install -q --no-build-isolation -e .
+	touch $@
+
+venv: system-deps $(VENV)/.stamp-venv
+
+# Rebuild the C extension in place (the editable install imports it there).
+compile: venv
+	$(PY) setup.py -q build_ext --inplace
+
+# The core with -O0 -g3, for gdb.
+debug: venv
+	AG_DEBUG=1 $(PY) setup.py -q build_ext --inplace --force
+
+demo: compile
+	$(DEMO)
+
+test: compile
+	$(PY) -m pytest -q -p no:cacheprovider
+
+clean:
+	rm -rf build src/*.egg-info src/asyncio_guest/*.so $(VENV)

@@ -1,0 +1,18 @@
+#!/bin/sh
+# Installs the Debian packages asyncio-guest needs to build and test:
+#   gcc, make, tcl8.6-dev (Tcl headers + stubs library for the Tk waker),
+#   tk8.6 (Tk for tkinter), xvfb + xauth (a display for the Tk tests/demo),
+#   xdotool (real X input in the Tk tests).
+# Does nothing when they are all present; needs root (or sudo) otherwise.
+set -eu
+PKGS="gcc make tcl8.6-dev tk8.6 xvfb xauth xdotool"
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+    missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing Debian packages:$missing"
+if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
