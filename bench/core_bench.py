@@ -75,10 +75,15 @@ async def wake_latency(samples: int) -> list[float]:
 
 
 async def pingpong(count: int) -> float:
+    handler_done = asyncio.Event()
+
     async def echo(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-        while data := await r.read(64):
-            w.write(data)
-        w.close()
+        try:
+            while data := await r.read(64):
+                w.write(data)
+        finally:
+            w.close()
+            handler_done.set()
 
     server = await asyncio.start_server(echo, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
@@ -89,6 +94,7 @@ async def pingpong(count: int) -> float:
         await reader.readexactly(1)
     rate = count / (time.perf_counter() - t0)
     writer.close()
+    await handler_done.wait()  # the server side saw EOF and closed
     server.close()
     await server.wait_closed()
     return rate

@@ -183,6 +183,7 @@ def start_guest_run(
 def _make_coroutine(async_fn: Any, args: tuple) -> Coroutine[Any, Any, Any]:
     if asyncio.iscoroutine(async_fn):
         if args:
+            async_fn.close()
             raise TypeError(
                 "start_guest_run: pass either a coroutine object and no "
                 "arguments, or an async function and its arguments"
@@ -205,6 +206,13 @@ def _make_coroutine(async_fn: Any, args: tuple) -> Coroutine[Any, Any, Any]:
     return coro
 
 
+def close_if_coroutine(async_fn: Any) -> None:
+    """A start that fails closes the coroutine object it was given (so no
+    "never awaited" warning); an async function is not called for this."""
+    if asyncio.iscoroutine(async_fn):
+        async_fn.close()
+
+
 def _check_callable(name: str, value: Any, optional: bool = False) -> None:
     if value is None and optional:
         return
@@ -215,6 +223,10 @@ def _check_callable(name: str, value: Any, optional: bool = False) -> None:
         )
 
 
+def _name(obj: Any) -> str:
+    return f"{type(obj).__module__}.{type(obj).__qualname__}"
+
+
 class _SelectorDriver:
     """Runs one non-blocking iteration of a stdlib selector event loop.
 
@@ -223,21 +235,26 @@ class _SelectorDriver:
     last iteration, without the per-call set-up ``run_forever()`` repeats.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    @staticmethod
+    def check_kind(loop: asyncio.AbstractEventLoop) -> None:
+        """Raises NotImplementedError, naming the loop, unless the loop is a
+        kind this driver can run."""
         from asyncio.selector_events import BaseSelectorEventLoop
 
-        name = f"{type(loop).__module__}.{type(loop).__qualname__}"
         if not isinstance(loop, BaseSelectorEventLoop):
             raise NotImplementedError(
-                f"asyncio_guest cannot drive {name}: only selector event "
-                "loops (asyncio.SelectorEventLoop and subclasses) are "
+                f"asyncio_guest cannot drive {_name(loop)}: only selector "
+                "event loops (asyncio.SelectorEventLoop and subclasses) are "
                 "supported"
             )
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        """``loop`` passed check_kind() and is open."""
         selector = loop._selector  # type: ignore[attr-defined]
         fileno = getattr(selector, "fileno", None)
         if fileno is None:
             raise RuntimeError(
-                f"asyncio_guest cannot drive {name} with "
+                f"asyncio_guest cannot drive {_name(loop)} with "
                 f"{type(selector).__name__}: the selector has no pollable "
                 "file descriptor (use selectors.EpollSelector, the default "
                 "on Linux)"
@@ -334,25 +351,29 @@ class _Runner:
         native_waker: Optional[Callable[["_Runner"], Any]] = None,
         on_closed: Optional[Callable[[], object]] = None,
     ) -> None:
-        if native_waker is None:
-            _check_callable("run_sync_soon_threadsafe", post)
-        _check_callable("run_sync_soon_not_threadsafe", post_soon, True)
-        _check_callable("done_callback", done_callback)
-        _check_callable("loop_factory", loop_factory, True)
-        self.host_thread = threading.get_ident()
-        if self.host_thread in _by_thread:
-            raise RuntimeError(
-                "this thread already hosts a guest run; one guest run per "
-                "host thread"
-            )
+        try:
+            if native_waker is None:
+                _check_callable("run_sync_soon_threadsafe", post)
+            _check_callable("run_sync_soon_not_threadsafe", post_soon, True)
+            _check_callable("done_callback", done_callback)
+            _check_callable("loop_factory", loop_factory, True)
+            self.host_thread = threading.get_ident()
+            if self.host_thread in _by_thread:
+                raise RuntimeError(
+                    "this thread already hosts a guest run; one guest run "
+                    "per host thread"
+                )
+        except BaseException:
+            close_if_coroutine(async_fn)
+            raise
         coro = _make_coroutine(async_fn, args)
         try:
-            loop = (loop_factory or asyncio.new_event_loop)()
-            self._check_loop(loop)
+            loop, driver = self._new_loop(loop_factory)
         except BaseException:
             coro.close()
             raise
         self.loop: Any = loop
+        self._driver = driver
         self.finished = False
         self._closing = False
         self._in_tick = False
@@ -370,7 +391,6 @@ class _Runner:
         try:
             if debug is not None:
                 loop.set_debug(debug)
-            self._driver = _SelectorDriver(loop)
             # With an asyncio loop already running on this thread (asyncio or
             # Tornado as host), the guest is current only inside its ticks.
             self._host_loop = asyncio._get_running_loop()
@@ -403,16 +423,37 @@ class _Runner:
     # -- set-up helpers --------------------------------------------------
 
     @staticmethod
-    def _check_loop(loop: Any) -> None:
+    def _new_loop(
+        factory: Optional[Callable[[], Any]]
+    ) -> tuple[Any, _SelectorDriver]:
+        """Calls the factory, checks the loop, makes its driver.  A loop refused here is
+        closed: the run owns what its factory made."""
+        loop = (factory or asyncio.new_event_loop)()
         if not isinstance(loop, asyncio.AbstractEventLoop):
             raise TypeError(
                 "start_guest_run: loop_factory must return an event loop, "
                 f"got {type(loop).__name__}"
             )
-        if loop.is_closed():
-            raise RuntimeError("start_guest_run: the loop is closed")
-        if loop.is_running():
-            raise RuntimeError("start_guest_run: the loop is already running")
+        try:
+            # The kind first: is_closed() of a loop we cannot drive may not
+            # even be implemented.
+            _SelectorDriver.check_kind(loop)
+            if loop.is_closed():
+                raise RuntimeError(
+                    f"start_guest_run: the loop is closed ({_name(loop)})")
+            if loop.is_running():
+                raise RuntimeError(
+                    "start_guest_run: the loop is already running "
+                    f"({_name(loop)})")
+            driver = _SelectorDriver(loop)
+        except BaseException:
+            try:
+                if not loop.is_running():
+                    loop.close()
+            except Exception:
+                pass  # a loop we cannot drive may not implement close()
+            raise
+        return loop, driver
 
     def _install_hooks(self) -> None:
         loop = self.loop
@@ -610,8 +651,9 @@ class _Runner:
 
     def _close_all(self) -> None:
         self._guest.close()  # joins the backend thread
-        if self._on_closed is not None:
-            self._on_closed()
+        on_closed, self._on_closed = self._on_closed, None
+        if on_closed is not None:
+            on_closed()  # drops the host's objects (Tk: the interpreter)
         self._scope.leave()
         self._driver.leave()
         for name in self._hooked:

@@ -4,7 +4,7 @@ The backend thread wakes Tk natively: ``Tcl_ThreadQueueEvent`` +
 ``Tcl_ThreadAlert`` to the thread that owns the interpreter, from C, without
 the GIL.  The queued event runs the tick through a Tcl command, as any Tk
 callback runs.  Work that must continue after a full time slice is resumed
-from a zero-delay Tcl timer, so Tk's own events get their turn in between.
+once Tk is idle (its events handled, its windows redrawn).
 
 Typical use::
 
@@ -72,7 +72,11 @@ def start(
             ``asyncio.new_event_loop``).
         debug: if not None, the loop's debug mode.
     """
-    tkapp = _tkapp(root)
+    try:
+        tkapp = _tkapp(root)
+    except BaseException:
+        _run.close_if_coroutine(async_fn)
+        raise
     name = f"asyncio_guest_tick_{next(_command_ids)}"
     waker_box: list[Any] = []
 
@@ -142,8 +146,11 @@ def run(
             root.destroy()
 
     def on_close() -> None:
-        outcome["closed"] = True
-        guest.cancel()
+        # Only the first close cancels: a second click must not interrupt
+        # the clean-up the first one started (as asyncio.run treats Ctrl-C).
+        if not outcome.get("closed"):
+            outcome["closed"] = True
+            guest.cancel()
 
     guest = start(root, async_fn, *args, done_callback=done,
                   loop_factory=loop_factory, debug=debug)
@@ -154,9 +161,10 @@ def run(
         if not guest.done:
             # The window went away first (or mainloop raised): finish the
             # teardown by pumping Tcl's event queue, where our ticks arrive.
-            outcome["closed"] = True
             outcome.setdefault("destroyed", True)
-            guest.cancel()
+            if not outcome.get("closed"):
+                outcome["closed"] = True
+                guest.cancel()
             while not guest.done:
                 root.tk.dooneevent(0)
     task = outcome["task"]

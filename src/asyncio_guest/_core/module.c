@@ -198,7 +198,7 @@ static void tcl_waker_dealloc(PyObject *op) {
 
 static PyMethodDef tcl_waker_methods[] = {
     {"post_soon", tcl_waker_post_soon, METH_NOARGS,
-     "Host thread: run the tick command from a zero-delay Tcl timer."},
+     "Host thread: run the tick command once Tk is idle."},
     {"close", tcl_waker_close, METH_NOARGS,
      "Host thread: stop delivering ticks. Idempotent."},
     {NULL, NULL, 0, NULL},

@@ -37,6 +37,7 @@ struct ag_tcl_waker_s {
    * the backend thread then never allocates Tcl memory (which would give it
    * Tcl thread-local caches that live until process exit). */
   _Atomic(tick_event_t *) spare;
+  int idle_pending;  /* post_soon: an idle callback is registered */
   Tcl_TimerToken timer;
 };
 
@@ -87,6 +88,24 @@ static void timer_proc(ClientData data) {
   w = data;
   w->timer = NULL;
   run_tick(w);
+  unref(w);
+}
+
+/* post_soon, step 1: Tcl runs idle callbacks only when no other event is
+ * pending, so redraws, geometry and every queued X event have run; step 2,
+ * a zero-delay timer, lets `update idletasks` return before the tick runs
+ * (a tick run from the idle callback itself would make `update idletasks`
+ * inside a busy guest loop forever).  A chain of bare zero-delay timers
+ * would starve idle callbacks: Tk would never redraw during a flood. */
+static void idle_proc(ClientData data) {
+  ag_tcl_waker_t *w;
+
+  w = data;
+  w->idle_pending = 0;
+  if (!w->closed && w->timer == NULL) {
+    atomic_fetch_add(&w->refs, 1);
+    w->timer = Tcl_CreateTimerHandler(0, timer_proc, w);
+  }
   unref(w);
 }
 
@@ -165,10 +184,11 @@ ag_waker_t *ag_tcl_waker_base(ag_tcl_waker_t *w) {
 int ag_tcl_waker_post_soon(ag_tcl_waker_t *w) {
   if (w->closed)
     return -EBADF;
-  if (w->timer != NULL)
+  if (w->timer != NULL || w->idle_pending)
     return 0;
   atomic_fetch_add(&w->refs, 1);
-  w->timer = Tcl_CreateTimerHandler(0, timer_proc, w);
+  w->idle_pending = 1;
+  Tcl_DoWhenIdle(idle_proc, w);
   return 0;
 }
 
@@ -178,6 +198,11 @@ void ag_tcl_waker_close(ag_tcl_waker_t *w) {
   if (w->closed)
     return;
   w->closed = 1;
+  if (w->idle_pending) {
+    Tcl_CancelIdleCall(idle_proc, w);
+    w->idle_pending = 0;
+    unref(w);
+  }
   if (w->timer != NULL) {
     Tcl_DeleteTimerHandler(w->timer);
     w->timer = NULL;
