@@ -532,6 +532,14 @@ class _Runner:
         self._in_tick = True
         try:
             self._run_slice()
+        except BaseException:
+            # Whatever escaped, never leave the run stuck with nobody polling.
+            if not self._closing and self._guest.state == "idle":
+                try:
+                    self._guest.arm(0.0)
+                except Exception:
+                    pass  # closed meanwhile
+            raise
         finally:
             self._in_tick = False
         if self._closing:
@@ -541,8 +549,6 @@ class _Runner:
             raise interrupt
 
     def _run_slice(self) -> None:
-        driver = self._driver
-        guest = self._guest
         swap = self._host_loop is not None
         if swap:
             self._scope.enter()
@@ -550,21 +556,33 @@ class _Runner:
             end = time.perf_counter() + TIME_SLICE
             while True:
                 try:
-                    driver.run_once()
+                    if self._step(end):
+                        return
                 except (KeyboardInterrupt, SystemExit) as exc:
+                    # Ctrl-C lands wherever Python is: inside a callback or
+                    # in this loop's own code.  Either way, cancel the main
+                    # task and keep the lockstep going.
                     self._interrupted(exc)
-                if self._closing:
-                    return
-                timeout = driver.timeout()
-                if timeout != 0.0 and not guest.readable():
-                    guest.arm(timeout)
-                    return
-                if time.perf_counter() >= end:
-                    self._yield_to_host()
-                    return
+                    if self._closing or self._guest.state != "idle":
+                        return  # already armed or posted
         finally:
             if swap:
                 self._scope.leave()
+
+    def _step(self, end: float) -> bool:
+        """One loop iteration; True once the tick is over (armed, yielded
+        or closing)."""
+        self._driver.run_once()
+        if self._closing:
+            return True
+        timeout = self._driver.timeout()
+        if timeout != 0.0 and not self._guest.readable():
+            self._guest.arm(timeout)
+            return True
+        if time.perf_counter() >= end:
+            self._yield_to_host()
+            return True
+        return False
 
     def _yield_to_host(self) -> None:
         """Work is ready but the slice is over: let the host run its own

@@ -1,0 +1,220 @@
+"""Shared fixtures: a fake queue-based host, loop factories, a display.
+
+The fake host follows Trio's test_guest_mode.py: a ``queue.Queue`` of
+callables run by the host thread; it records every thread-discipline
+violation (a not-threadsafe post from another thread, a threadsafe post from
+the host thread when a not-threadsafe variant was given) and the test fails
+on any.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import queue
+import shutil
+import subprocess
+import threading
+import time
+from typing import Any, Callable, Optional
+
+import pytest
+
+import asyncio_guest
+
+
+class QueueHost:
+    """A host loop on the test's thread: ``run()`` pops callables and calls
+    them until a predicate holds."""
+
+    def __init__(self, *, with_not_threadsafe: bool = False) -> None:
+        self.queue: "queue.Queue[Callable[[], object]]" = queue.Queue()
+        self.thread = threading.get_ident()
+        self.with_not_threadsafe = with_not_threadsafe
+        self.violations: list[str] = []
+        self.threadsafe_posts = 0
+        self.not_threadsafe_posts = 0
+        self.iterations = 0
+        self.depth = 0
+        self.max_depth = 0
+
+    # -- what the guest gets -------------------------------------------------
+    def post(self, fn: Callable[[], object]) -> None:
+        self.threadsafe_posts += 1
+        if self.with_not_threadsafe and threading.get_ident() == self.thread:
+            self.violations.append(
+                "run_sync_soon_threadsafe called from the host thread "
+                "although run_sync_soon_not_threadsafe was given"
+            )
+        self.queue.put(fn)
+
+    def post_not_threadsafe(self, fn: Callable[[], object]) -> None:
+        self.not_threadsafe_posts += 1
+        if threading.get_ident() != self.thread:
+            self.violations.append(
+                "run_sync_soon_not_threadsafe called from another thread"
+            )
+        self.queue.put(fn)
+
+    def kwargs(self) -> dict[str, Any]:
+        kw: dict[str, Any] = {"run_sync_soon_threadsafe": self.post}
+        if self.with_not_threadsafe:
+            kw["run_sync_soon_not_threadsafe"] = self.post_not_threadsafe
+        return kw
+
+    # -- the host loop -------------------------------------------------------
+    def call_soon(self, fn: Callable[[], object]) -> None:
+        """Schedule a host callback (like Tk's after(0))."""
+        self.queue.put(fn)
+
+    def run(self, until: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Run host iterations until ``until()`` is true."""
+        deadline = time.monotonic() + timeout
+        self.depth += 1
+        self.max_depth = max(self.max_depth, self.depth)
+        try:
+            while not until():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("host loop: condition not reached")
+                try:
+                    # Re-check the predicate often: another thread may be
+                    # what makes it true.
+                    fn = self.queue.get(timeout=min(left, 0.01))
+                except queue.Empty:
+                    continue
+                self.iterations += 1
+                fn()
+        finally:
+            self.depth -= 1
+
+    def run_for(self, seconds: float) -> int:
+        """Run host iterations for a while; return how many ran."""
+        before = self.iterations
+        end = time.monotonic() + seconds
+        self.run(lambda: time.monotonic() >= end, timeout=seconds + 5)
+        return self.iterations - before
+
+    def check(self) -> None:
+        assert not self.violations, self.violations
+
+
+class Outcome:
+    def __init__(self) -> None:
+        self.calls: list[tuple["asyncio.Task[Any]", int]] = []
+
+    def __call__(self, task: "asyncio.Task[Any]") -> None:
+        self.calls.append((task, threading.get_ident()))
+
+    @property
+    def done(self) -> bool:
+        return bool(self.calls)
+
+    @property
+    def task(self) -> "asyncio.Task[Any]":
+        assert len(self.calls) == 1, self.calls
+        return self.calls[0][0]
+
+
+class LoopErrors:
+    """Loop factory recording calls to the loop's exception handler; a test
+    fails on any it did not expect (as uvloop's test cases do)."""
+
+    def __init__(self, base: Callable[[], asyncio.AbstractEventLoop]) -> None:
+        self.base = base
+        self.contexts: list[dict[str, Any]] = []
+        self.expected = False
+
+    def __call__(self) -> asyncio.AbstractEventLoop:
+        loop = self.base()
+        loop.set_exception_handler(lambda lp, ctx: self.contexts.append(ctx))
+        return loop
+
+
+@pytest.fixture(params=["asyncio"])
+def loop_factory(request: pytest.FixtureRequest) -> Any:
+    """The guest loop under test.  Issue 3 adds uvloop to the params."""
+    errors = LoopErrors(asyncio.new_event_loop)
+    yield errors
+    if not errors.expected:
+        assert not errors.contexts, [c.get("message") for c in errors.contexts]
+
+
+@pytest.fixture
+def host() -> Any:
+    h = QueueHost()
+    yield h
+    h.check()
+
+
+def guest_run(host: QueueHost, async_fn: Any, *args: Any,
+              loop_factory: Optional[Callable[[], Any]] = None,
+              timeout: float = 10.0, **kwargs: Any) -> "asyncio.Task[Any]":
+    """Start a guest run on ``host``, run the host until done, return the
+    main task (after checking done_callback ran once, on the host thread)."""
+    outcome = Outcome()
+    run = asyncio_guest.start_guest_run(
+        async_fn, *args, done_callback=outcome, loop_factory=loop_factory,
+        **host.kwargs(), **kwargs)
+    host.run(lambda: outcome.done, timeout=timeout)
+    assert outcome.calls[0][1] == host.thread
+    assert run.done
+    assert run.loop.is_closed()
+    return outcome.task
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage_on_main_thread() -> Any:
+    """Collect each test's garbage here, on the main thread.  Left for later,
+    a cycle holding a Tk interpreter may be collected by whichever thread
+    next triggers the GC (an executor or child-watcher thread), and Tcl
+    aborts the process when an interpreter is deleted off its own thread."""
+    yield
+    gc.collect()
+
+
+# -- a display for the Tk tests ----------------------------------------------
+
+@pytest.fixture(scope="session")
+def display() -> Any:
+    """A X display: the current one, or a private Xvfb started here.
+
+    No display and no Xvfb is an error, not a skip: the Tk tests are part of
+    the suite."""
+    if os.environ.get("DISPLAY"):
+        yield os.environ["DISPLAY"]
+        return
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        pytest.fail("no DISPLAY and no Xvfb: install xvfb (apt-get install "
+                    "xvfb) to run the Tk tests")
+    r, w = os.pipe()
+    proc = subprocess.Popen(
+        [xvfb, "-displayfd", str(w), "-screen", "0", "1024x768x24",
+         "-nolisten", "tcp"], pass_fds=(w,), stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    os.close(w)
+    with os.fdopen(r) as f:
+        number = f.readline().strip()
+    if not number:
+        proc.kill()
+        pytest.fail("Xvfb did not start")
+    os.environ["DISPLAY"] = f":{number}"
+    yield os.environ["DISPLAY"]
+    del os.environ["DISPLAY"]
+    proc.terminate()
+    proc.wait(5)
+
+
+@pytest.fixture
+def tk_root(display: str) -> Any:
+    import tkinter
+
+    root = tkinter.Tk()
+    root.geometry("200x100+10+10")
+    yield root
+    try:
+        root.destroy()
+    except tkinter.TclError:
+        pass  # the test (or tk.run) destroyed it already

@@ -1,0 +1,152 @@
+"""Helpers shared by test_guest.py and test_guest_io.py (not a test module).
+
+They build on the conftest fixtures (QueueHost, Outcome); nothing here pokes
+at the guest loop's private attributes.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any, Callable
+
+import pytest
+
+import asyncio_guest
+from conftest import Outcome, QueueHost
+
+
+def tids() -> set[str]:
+    """Kernel thread ids of this process."""
+    return set(os.listdir("/proc/self/task"))
+
+
+def fd_count() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def wait_for(pred: Callable[[], bool], timeout: float = 5.0) -> bool:
+    """Poll ``pred`` (for kernel-side effects such as a joined thread leaving
+    /proc/self/task, which lags pthread_join by a few microseconds)."""
+    end = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.001)
+    return True
+
+
+def start(host: QueueHost, async_fn: Any, *args: Any, loop_factory: Any,
+          **kw: Any) -> tuple[asyncio_guest.GuestRun, Outcome]:
+    """start_guest_run on ``host``; ``kw`` may override the host's posts."""
+    outcome = Outcome()
+    run = asyncio_guest.start_guest_run(
+        async_fn, *args, done_callback=outcome, loop_factory=loop_factory,
+        **{**host.kwargs(), **kw})
+    return run, outcome
+
+
+def finish(host: QueueHost, run: asyncio_guest.GuestRun, outcome: Outcome,
+           timeout: float = 10.0) -> Any:
+    """Run the host until done_callback ran; check it ran once, on the host
+    thread, with the loop closed; return the main task."""
+    host.run(lambda: outcome.done, timeout=timeout)
+    assert outcome.calls[0][1] == host.thread
+    assert run.done
+    assert run.loop.is_closed()
+    return outcome.task
+
+
+def run_for(host: QueueHost, seconds: float) -> int:
+    """Like ``host.run_for`` but returns on time when the queue stays empty
+    (``QueueHost.run_for`` blocks in ``queue.get`` for ``seconds + 5``)."""
+    before = host.iterations
+    end = time.monotonic() + seconds
+    # host.run's own deadline is computed after ``end``, so once its
+    # queue.get times out the predicate holds and it returns normally.
+    host.run(lambda: time.monotonic() >= end, timeout=seconds)
+    return host.iterations - before
+
+
+def pump(host: QueueHost, pred: Callable[[], bool], timeout: float = 5.0,
+         step: float = 0.005) -> None:
+    """Run the host until ``pred()``, which another thread may make true
+    (``host.run`` only re-checks its predicate when an item arrives)."""
+    end = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > end:
+            raise TimeoutError("host loop: condition not reached")
+        stop = time.monotonic() + step
+        host.run(lambda: pred() or time.monotonic() >= stop, timeout=step)
+
+
+def tracking_post(
+        host: QueueHost) -> tuple[Callable[[Any], None], dict]:
+    """A threadsafe post that records what it was given and how deeply the
+    posted calls nest."""
+    depth = {"now": 0, "max": 0, "posted": []}
+
+    def post(fn):
+        depth["posted"].append(fn)
+
+        def tracked():
+            depth["now"] += 1
+            depth["max"] = max(depth["max"], depth["now"])
+            try:
+                fn()
+            finally:
+                depth["now"] -= 1
+        host.post(tracked)
+
+    return post, depth
+
+
+def guest_core(run: asyncio_guest.GuestRun) -> Any:
+    """The C ``Guest`` of a run (package-private, for posts/state)."""
+    return run._runner._guest
+
+
+def wait_idle(host: QueueHost, run: asyncio_guest.GuestRun,
+              settle: float = 0.02, timeout: float = 5.0) -> None:
+    """Run the host until the guest is idle: the backend thread polls and
+    has posted nothing for ``settle`` seconds."""
+    core = guest_core(run)
+    end = time.monotonic() + timeout
+    while True:
+        pump(host, lambda: core.state == "polling", timeout=timeout)
+        posts = core.posts
+        run_for(host, settle)
+        if core.posts == posts and core.state == "polling" \
+                and host.queue.empty():
+            return
+        if time.monotonic() > end:
+            raise TimeoutError("the guest never became idle")
+
+
+class Leaks:
+    """Snapshot of fds and threads; ``check()`` asserts both came back."""
+
+    def __init__(self) -> None:
+        self.fds = fd_count()
+        self.tids = tids()
+
+    def check(self) -> None:
+        assert wait_for(lambda: tids() <= self.tids), (
+            "threads left behind", tids() - self.tids)
+        assert fd_count() == self.fds, ("fds leaked", fd_count(), self.fds)
+
+
+@pytest.fixture(autouse=True)
+def no_live_run() -> Any:
+    """Fail a test that leaves a guest run alive on this thread, and close
+    that run (package internals, for isolation only) so that the next test
+    can start its own instead of failing on 'already hosts a guest run'."""
+    yield
+    from asyncio_guest import _run
+
+    me = threading.get_ident()
+    leftover = [r for r in list(_run._live) if r.host_thread == me]
+    for runner in leftover:
+        runner._close_all()
+    assert not leftover, "the test left a guest run alive"
