@@ -193,17 +193,23 @@ def start_and_mainloop(root: tkinter.Tk, main: Any, *args: Any,
 def loop_nesting(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """Records how deeply asyncio loop iterations nest (1 = never)."""
     depth = {"now": 0, "max": 0}
-    original = _run._SelectorDriver.run_once
+    original_init = _run._SelectorDriver.__init__
 
-    def run_once(self: Any) -> None:
-        depth["now"] += 1
-        depth["max"] = max(depth["max"], depth["now"])
-        try:
-            original(self)
-        finally:
-            depth["now"] -= 1
+    def init(self: Any, loop: Any) -> None:
+        original_init(self, loop)
+        run_once = self.run_once
 
-    monkeypatch.setattr(_run._SelectorDriver, "run_once", run_once)
+        def counting_run_once() -> None:
+            depth["now"] += 1
+            depth["max"] = max(depth["max"], depth["now"])
+            try:
+                run_once()
+            finally:
+                depth["now"] -= 1
+
+        self.run_once = counting_run_once
+
+    monkeypatch.setattr(_run._SelectorDriver, "__init__", init)
     return depth
 
 

@@ -230,9 +230,11 @@ def _name(obj: Any) -> str:
 class _SelectorDriver:
     """Runs one non-blocking iteration of a stdlib selector event loop.
 
-    Uses ``loop._run_once()`` directly, with ``_stopping`` set so that its
-    select() has a zero timeout; this is what ``run_forever()`` does for the
-    last iteration, without the per-call set-up ``run_forever()`` repeats.
+    Uses ``loop._run_once()`` directly, with ``_stopping`` set for the whole
+    run so that its select() has a zero timeout: what ``run_forever()`` does
+    for its last iteration, without the set-up ``run_forever()`` repeats per
+    call.  (``loop.stop()``, the only other writer of ``_stopping``, is
+    refused during a guest run.)
     """
 
     @staticmethod
@@ -261,14 +263,9 @@ class _SelectorDriver:
             )
         self.loop = loop
         self.fd: int = fileno()
-
-    def run_once(self) -> None:
-        loop = self.loop
-        loop._stopping = True  # type: ignore[attr-defined]
-        try:
-            loop._run_once()  # type: ignore[attr-defined]
-        finally:
-            loop._stopping = False  # type: ignore[attr-defined]
+        #: One non-blocking iteration.  Valid between enter() and leave(),
+        #: which keep loop._stopping set so that its select() never blocks.
+        self.run_once: Callable[[], None] = loop._run_once  # type: ignore
 
     def timeout(self) -> Optional[float]:
         """Seconds until the loop has work: 0 now, None never (I/O aside)."""
@@ -289,6 +286,7 @@ class _SelectorDriver:
         """Make the loop 'running' on this thread (as run_forever does)."""
         loop: Any = self.loop
         loop._thread_id = threading.get_ident()
+        loop._stopping = True
 
     def leave(self) -> None:
         loop: Any = self.loop
@@ -379,6 +377,7 @@ class _Runner:
         self._in_tick = False
         self._done_callback = done_callback
         self._post_soon = post_soon
+        self._post = None if native_waker is not None else post
         self._on_closed = on_closed
         self._teardown_task: Optional[asyncio.Task[Any]] = None
         self._hooked: list[str] = []
@@ -552,11 +551,24 @@ class _Runner:
         swap = self._host_loop is not None
         if swap:
             self._scope.enter()
+        # The hot path: locals only.
+        run_once = self._driver.run_once
+        timeout_of = self._driver.timeout
+        readable = self._guest.readable
+        now = time.perf_counter
+        end = now() + TIME_SLICE
         try:
-            end = time.perf_counter() + TIME_SLICE
             while True:
                 try:
-                    if self._step(end):
+                    run_once()
+                    if self._closing:
+                        return
+                    timeout = timeout_of()
+                    if timeout != 0.0 and not readable():
+                        self._guest.arm(timeout)
+                        return
+                    if now() >= end:
+                        self._yield_to_host()
                         return
                 except (KeyboardInterrupt, SystemExit) as exc:
                     # Ctrl-C lands wherever Python is: inside a callback or
@@ -569,33 +581,28 @@ class _Runner:
             if swap:
                 self._scope.leave()
 
-    def _step(self, end: float) -> bool:
-        """One loop iteration; True once the tick is over (armed, yielded
-        or closing)."""
-        self._driver.run_once()
-        if self._closing:
-            return True
-        timeout = self._driver.timeout()
-        if timeout != 0.0 and not self._guest.readable():
-            self._guest.arm(timeout)
-            return True
-        if time.perf_counter() >= end:
-            self._yield_to_host()
-            return True
-        return False
-
     def _yield_to_host(self) -> None:
         """Work is ready but the slice is over: let the host run its own
-        events, then continue."""
-        if self._post_soon is not None:
+        events, then continue.
+
+        The next tick is posted from here, the host thread: through
+        run_sync_soon_not_threadsafe if given, else through the threadsafe
+        post (thread-safe includes this thread, as in Trio).  Going through
+        the backend thread instead would cost two thread hand-offs per
+        slice, a quarter of a busy guest's time on a small machine."""
+        post = self._post_soon or self._post
+        if post is not None:
             try:
-                self._post_soon(self._tick)
+                post(self._tick)
                 return
             except Exception as exc:
+                name = ("run_sync_soon_not_threadsafe"
+                        if post is self._post_soon
+                        else "run_sync_soon_threadsafe (on the host thread)")
                 self.loop.call_exception_handler(
                     {
-                        "message": "run_sync_soon_not_threadsafe raised; "
-                        "falling back to the backend thread",
+                        "message": f"{name} raised; falling back to the "
+                        "backend thread",
                         "exception": exc,
                     }
                 )
