@@ -90,7 +90,7 @@ ag_waker_t *ag_tcl_waker_base(ag_tcl_waker_t *w);
 /* The Tcl version the core was compiled for ("8.6"). */
 const char *ag_tcl_version(void);
 /* Host thread: run the command once Tk is idle (redraws done, pending
- * events handled), from a zero-delay timer set by an idle callback. */
+ * events handled): an idle callback queues the tick event. */
 int ag_tcl_waker_post_soon(ag_tcl_waker_t *w);
 /* Host thread: no further ticks; frees once no queued event refers to it. */
 void ag_tcl_waker_close(ag_tcl_waker_t *w);

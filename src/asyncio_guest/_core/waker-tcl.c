@@ -28,7 +28,7 @@ typedef struct {
 
 struct ag_tcl_waker_s {
   ag_waker_t base;   /* must be first */
-  atomic_int refs;   /* the owner's, plus one per queued event or timer */
+  atomic_int refs;   /* the owner's, plus one per queued event or idle call */
   int closed;        /* host thread only */
   Tcl_Interp *interp;
   Tcl_ThreadId thread;
@@ -38,7 +38,6 @@ struct ag_tcl_waker_s {
    * Tcl thread-local caches that live until process exit). */
   _Atomic(tick_event_t *) spare;
   int idle_pending;  /* post_soon: an idle callback is registered */
-  Tcl_TimerToken timer;
 };
 
 static void unref(ag_tcl_waker_t *w) {
@@ -82,31 +81,29 @@ static int tick_event_proc(Tcl_Event *ev, int flags) {
   return 1;
 }
 
-static void timer_proc(ClientData data) {
-  ag_tcl_waker_t *w;
-
-  w = data;
-  w->timer = NULL;
-  run_tick(w);
-  unref(w);
-}
-
-/* post_soon, step 1: Tcl runs idle callbacks only when no other event is
- * pending, so redraws, geometry and every queued X event have run; step 2,
- * a zero-delay timer, lets `update idletasks` return before the tick runs
- * (a tick run from the idle callback itself would make `update idletasks`
- * inside a busy guest loop forever).  A chain of bare zero-delay timers
- * would starve idle callbacks: Tk would never redraw during a flood. */
+/* post_soon, step 1: Tcl runs idle callbacks only when its event sources
+ * (X events, timers, file handlers) had nothing pending, so every host event
+ * that arrived during the slice has run, and Tk has redrawn.  Step 2: queue
+ * the tick as an ordinary event, serviced first thing by the next
+ * Tcl_DoOneEvent.  Running the tick from the idle callback itself would make
+ * `update idletasks`, called inside a busy guest, loop forever; a chain of
+ * zero-delay timers instead would starve idle callbacks (no redraws during
+ * a flood) and cost a second pass through the notifier per slice. */
 static void idle_proc(ClientData data) {
   ag_tcl_waker_t *w;
+  tick_event_t *ev;
 
   w = data;
   w->idle_pending = 0;
-  if (!w->closed && w->timer == NULL) {
-    atomic_fetch_add(&w->refs, 1);
-    w->timer = Tcl_CreateTimerHandler(0, timer_proc, w);
+  ev = w->closed ? NULL : (tick_event_t *) Tcl_AttemptAlloc(sizeof(*ev));
+  if (ev == NULL) {
+    unref(w);
+    return;
   }
-  unref(w);
+  ev->w = w;  /* takes over the idle call's reference */
+  ev->header.proc = tick_event_proc;
+  ev->header.nextPtr = NULL;
+  Tcl_QueueEvent(&ev->header, TCL_QUEUE_TAIL);
 }
 
 /* Backend thread, no GIL. */
@@ -184,7 +181,7 @@ ag_waker_t *ag_tcl_waker_base(ag_tcl_waker_t *w) {
 int ag_tcl_waker_post_soon(ag_tcl_waker_t *w) {
   if (w->closed)
     return -EBADF;
-  if (w->timer != NULL || w->idle_pending)
+  if (w->idle_pending)
     return 0;
   atomic_fetch_add(&w->refs, 1);
   w->idle_pending = 1;
@@ -201,11 +198,6 @@ void ag_tcl_waker_close(ag_tcl_waker_t *w) {
   if (w->idle_pending) {
     Tcl_CancelIdleCall(idle_proc, w);
     w->idle_pending = 0;
-    unref(w);
-  }
-  if (w->timer != NULL) {
-    Tcl_DeleteTimerHandler(w->timer);
-    w->timer = NULL;
     unref(w);
   }
   ev = atomic_exchange(&w->spare, NULL);
