@@ -33,6 +33,7 @@ demo: compile
 	$(DEMO)
 
 test: compile
+	$(PY) -m mypy --strict src/asyncio_guest
 	$(PY) -m pytest -q -p no:cacheprovider
 
 clean:

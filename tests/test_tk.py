@@ -1120,3 +1120,29 @@ def test_rejected_start_closes_coroutine_object(tk_root, drive, loop_factory,
     closed, never_awaited = finished.task.result()
     assert never_awaited == []
     assert closed
+
+
+# -- the native waker binds to _tkinter's own Tcl ---------------------------
+
+def test_one_tcl_library_in_the_process(tk_root, loop_factory):
+    """The core is built against the Tcl stubs library: it links no libtcl
+    of its own and takes its Tcl functions from _tkinter's interpreter.  Two
+    Tcl libraries would mean two notifiers, and alerts that wake nobody."""
+    import re
+
+    import asyncio_guest._core as core
+
+    seen = {}
+
+    async def main():
+        with open("/proc/self/maps") as f:
+            seen["tcl"] = {m.group(0) for m in
+                           re.finditer(r"\S*libtcl[^/\s]*\.so[^/\s]*",
+                                       f.read())}
+        return await asyncio.sleep(0, "ok")
+
+    assert guest_tk.run(tk_root, main, loop_factory=loop_factory) == "ok"
+    assert len(seen["tcl"]) == 1, seen["tcl"]
+    with open(core.__file__, "rb") as f:
+        assert b"libtcl" not in f.read(), "the core links a libtcl itself"
+    assert core.TCL_VERSION == str(tkinter.TclVersion)

@@ -52,6 +52,9 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any, Optional
 
+from asyncio.constants import DEBUG_STACK_DEPTH
+from asyncio.log import logger
+
 from . import _core
 
 __all__ = ["GuestRun", "start_guest_run", "current_run"]
@@ -85,7 +88,8 @@ class GuestRun:
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
         """The guest event loop (closed once the run is done)."""
-        return self._runner.loop
+        loop: asyncio.AbstractEventLoop = self._runner.loop
+        return loop
 
     @property
     def task(self) -> "asyncio.Task[Any]":
@@ -180,7 +184,7 @@ def start_guest_run(
     )
 
 
-def _make_coroutine(async_fn: Any, args: tuple) -> Coroutine[Any, Any, Any]:
+def _make_coroutine(async_fn: Any, args: tuple[Any, ...]) -> Coroutine[Any, Any, Any]:
     if asyncio.iscoroutine(async_fn):
         if args:
             async_fn.close()
@@ -280,7 +284,8 @@ class _SelectorDriver:
             heapq.heappop(scheduled)._scheduled = False
         if not scheduled:
             return None
-        return max(0.0, scheduled[0]._when - loop.time())
+        left: float = scheduled[0]._when - loop.time()
+        return max(0.0, left)
 
     def enter(self) -> None:
         """Make the loop 'running' on this thread (as run_forever does)."""
@@ -301,7 +306,7 @@ class _RunningLoopScope:
 
     def __init__(self, loop: Any) -> None:
         self._loop = loop
-        self._saved: Optional[tuple] = None
+        self._saved: Optional[tuple[Any, Any, int]] = None
 
     def enter(self) -> None:
         loop = self._loop
@@ -316,11 +321,8 @@ class _RunningLoopScope:
             finalizer=loop._asyncgen_finalizer_hook,
         )
         if loop.get_debug():
-            sys.set_coroutine_origin_tracking_depth(
-                asyncio.coroutines._DEBUG_STACK_DEPTH  # type: ignore
-                if hasattr(asyncio.coroutines, "_DEBUG_STACK_DEPTH")
-                else 10
-            )
+            # What run_forever() sets in debug mode.
+            sys.set_coroutine_origin_tracking_depth(DEBUG_STACK_DEPTH)
 
     def leave(self) -> None:
         if self._saved is None:
@@ -338,7 +340,7 @@ class _Runner:
     def __init__(
         self,
         async_fn: Any,
-        args: tuple,
+        args: tuple[Any, ...],
         *,
         post: Any,
         post_soon: Optional[Callable[[Callable[[], object]], object]],
@@ -713,7 +715,7 @@ def report_main_task(task: "asyncio.Task[Any]") -> None:
     failed is logged (on the ``asyncio`` logger), never dropped silently."""
     if not task.cancelled() and task.exception() is not None:
         exc = task.exception()
-        asyncio.log.logger.error(
+        logger.error(
             "guest run: main task %r failed", task, exc_info=exc
         )
 

@@ -170,7 +170,8 @@ def run(
     task = outcome["task"]
     if task.cancelled() and outcome.get("closed"):
         return None
-    return task.result()
+    result: Optional[T] = task.result()
+    return result
 
 
 def async_handler(
