@@ -93,7 +93,7 @@ class QueueHost:
         """Run host iterations for a while; return how many ran."""
         before = self.iterations
         end = time.monotonic() + seconds
-        self.run(lambda: time.monotonic() >= end, timeout=seconds + 5)
+        self.run(lambda: time.monotonic() >= end, timeout=seconds + 1)
         return self.iterations - before
 
     def check(self) -> None:

@@ -58,29 +58,6 @@ def finish(host: QueueHost, run: asyncio_guest.GuestRun, outcome: Outcome,
     return outcome.task
 
 
-def run_for(host: QueueHost, seconds: float) -> int:
-    """Like ``host.run_for`` but returns on time when the queue stays empty
-    (``QueueHost.run_for`` blocks in ``queue.get`` for ``seconds + 5``)."""
-    before = host.iterations
-    end = time.monotonic() + seconds
-    # host.run's own deadline is computed after ``end``, so once its
-    # queue.get times out the predicate holds and it returns normally.
-    host.run(lambda: time.monotonic() >= end, timeout=seconds)
-    return host.iterations - before
-
-
-def pump(host: QueueHost, pred: Callable[[], bool], timeout: float = 5.0,
-         step: float = 0.005) -> None:
-    """Run the host until ``pred()``, which another thread may make true
-    (``host.run`` only re-checks its predicate when an item arrives)."""
-    end = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > end:
-            raise TimeoutError("host loop: condition not reached")
-        stop = time.monotonic() + step
-        host.run(lambda: pred() or time.monotonic() >= stop, timeout=step)
-
-
 def tracking_post(
         host: QueueHost) -> tuple[Callable[[Any], None], dict]:
     """A threadsafe post that records what it was given and how deeply the
@@ -114,9 +91,9 @@ def wait_idle(host: QueueHost, run: asyncio_guest.GuestRun,
     core = guest_core(run)
     end = time.monotonic() + timeout
     while True:
-        pump(host, lambda: core.state == "polling", timeout=timeout)
+        host.run(lambda: core.state == "polling", timeout=timeout)
         posts = core.posts
-        run_for(host, settle)
+        host.run_for(settle)
         if core.posts == posts and core.state == "polling" \
                 and host.queue.empty():
             return

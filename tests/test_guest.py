@@ -16,7 +16,7 @@ import pytest
 from asyncio_guest import current_run, start_guest_run
 from conftest import Outcome, QueueHost, guest_run
 from guest_helpers import (Leaks, fd_count, finish, guest_core,  # noqa: F401
-                           no_live_run, run_for, start, tids, tracking_post,
+                           no_live_run, start, tids, tracking_post,
                            wait_for, wait_idle)
 
 
@@ -47,7 +47,7 @@ def test_done_callback_once_on_host_thread_with_finished_task(
                           loop_factory=loop_factory, **host.kwargs())
     assert not run.done
     task = finish(host, run, outcome)
-    run_for(host, 0.05)  # stray ticks after the end must do nothing
+    host.run_for(0.05)  # stray ticks after the end must do nothing
     assert len(outcome.calls) == 1
     assert task is run.task
     assert at_done == {"done": True, "closed": True, "running": None,
@@ -348,7 +348,7 @@ def test_cancel_and_stale_tick_after_done_are_noops(host, loop_factory):
     t = threading.Thread(target=run.cancel)
     t.start()
     t.join()
-    assert run_for(host, 0.05) == 0
+    assert host.run_for(0.05) == 0
     for tick in depth["posted"]:  # ticks delivered after the end
         tick()
     assert len(outcome.calls) == 1
@@ -474,7 +474,7 @@ def test_idle_guest_makes_no_wakeups(host, loop_factory, wait):
     wait_idle(host, run)
     core = guest_core(run)
     posts = core.posts
-    assert run_for(host, 0.3) == 0
+    assert host.run_for(0.3) == 0
     assert core.posts == posts
     assert core.state == "polling"
     run.cancel()
