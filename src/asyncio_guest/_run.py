@@ -404,6 +404,8 @@ class _Runner:
         except BaseException:
             coro.close()
             loop.close()
+            if on_closed is not None:
+                on_closed()
             raise
         try:
             self._install_hooks()
@@ -427,8 +429,8 @@ class _Runner:
     def _new_loop(
         factory: Optional[Callable[[], Any]]
     ) -> tuple[Any, _SelectorDriver]:
-        """Calls the factory, checks the loop, makes its driver.  A loop refused here is
-        closed: the run owns what its factory made."""
+        """Calls the factory, checks the loop, makes its driver.  A loop
+        refused here is closed: the run owns what its factory made."""
         loop = (factory or asyncio.new_event_loop)()
         if not isinstance(loop, asyncio.AbstractEventLoop):
             raise TypeError(

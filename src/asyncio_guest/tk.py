@@ -96,7 +96,8 @@ def start(
         waker_box[0].post_soon()
 
     def on_closed() -> None:
-        waker_box[0].close()
+        for waker in waker_box:
+            waker.close()
         try:
             tkapp.deletecommand(name)
         except tkinter.TclError:

@@ -87,6 +87,8 @@ typedef struct ag_tcl_waker_s ag_tcl_waker_t;
  * -ENOTSUP: that Tcl is not built with threads. */
 int ag_tcl_waker_new(void *interp, const char *command, ag_tcl_waker_t **out);
 ag_waker_t *ag_tcl_waker_base(ag_tcl_waker_t *w);
+/* Whether the calling thread owns the waker's interpreter. */
+int ag_tcl_waker_is_home(ag_tcl_waker_t *w);
 /* The Tcl version the core was compiled for ("8.6"). */
 const char *ag_tcl_version(void);
 /* Host thread: run the command once Tk is idle (redraws done, pending

@@ -53,6 +53,11 @@ static PyObject *set_core_error(int err, const char *what) {
                    "(asyncio_guest was built for Tcl %s)",
                    what, ag_tcl_version());
       break;
+    case EXDEV:
+      PyErr_Format(PyExc_RuntimeError,
+                   "%s: call it on the thread that owns the Tcl interpreter",
+                   what);
+      break;
     case ENOTSUP:
       PyErr_Format(PyExc_RuntimeError,
                    "%s: this Tcl is built without threads; the native Tk "
@@ -166,6 +171,8 @@ static PyObject *tcl_waker_post_soon(PyObject *op, PyObject *Py_UNUSED(a)) {
   self = (TclWakerObject *) op;
   if (self->w == NULL)
     return set_core_error(-EBADF, "TclWaker.post_soon");
+  if (!ag_tcl_waker_is_home(self->w))
+    return set_core_error(-EXDEV, "TclWaker.post_soon");
   err = ag_tcl_waker_post_soon(self->w);
   if (err != 0)
     return set_core_error(err, "TclWaker.post_soon");
@@ -176,6 +183,8 @@ static PyObject *tcl_waker_close(PyObject *op, PyObject *Py_UNUSED(a)) {
   TclWakerObject *self;
 
   self = (TclWakerObject *) op;
+  if (self->w != NULL && !ag_tcl_waker_is_home(self->w))
+    return set_core_error(-EXDEV, "TclWaker.close");
   if (self->w != NULL)
     ag_tcl_waker_close(self->w);
   self->w = NULL;
@@ -190,7 +199,7 @@ static void tcl_waker_dealloc(PyObject *op) {
   tp = Py_TYPE(op);
   /* Tcl objects belong to the interpreter's thread; a waker dropped
    * elsewhere without close() leaks its few bytes rather than touch them. */
-  if (self->w != NULL && PyGILState_Check())
+  if (self->w != NULL && ag_tcl_waker_is_home(self->w))
     ag_tcl_waker_close(self->w);
   tp->tp_free(op);
   Py_DECREF(tp);

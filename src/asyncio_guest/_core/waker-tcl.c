@@ -174,6 +174,10 @@ const char *ag_tcl_version(void) {
   return TCL_VERSION;
 }
 
+int ag_tcl_waker_is_home(ag_tcl_waker_t *w) {
+  return Tcl_GetCurrentThread() == w->thread;
+}
+
 ag_waker_t *ag_tcl_waker_base(ag_tcl_waker_t *w) {
   return &w->base;
 }
