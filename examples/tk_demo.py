@@ -64,7 +64,6 @@ class Demo:
         self.done = asyncio.Event()
 
         root.title("asyncio-guest: Tk demo")
-        root.geometry("420x300")
         top = ttk.Frame(root, padding=10)
         top.pack(fill="both", expand=True)
         self.canvas = tk.Canvas(top, width=80, height=80, highlightthickness=0)
