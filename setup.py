@@ -59,7 +59,8 @@ def tcl_config():
 
 
 def extension():
-    sources = ["module.c", "guest.c", "waker-tcl.c"] + platform_sources()
+    sources = ["module.c", "guest.c", "waker-tcl.c", "loop-uv.c"]
+    sources += platform_sources()
     includes, stub_lib = tcl_config()
     cflags = ["-std=c11", "-Wall", "-Wextra", "-Werror"]
     if os.environ.get("AG_DEBUG"):

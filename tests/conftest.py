@@ -132,10 +132,20 @@ class LoopErrors:
         return loop
 
 
-@pytest.fixture(params=["asyncio"])
+def _new_uvloop() -> asyncio.AbstractEventLoop:
+    import uvloop
+
+    return uvloop.new_event_loop()
+
+
+LOOPS = {"asyncio": asyncio.new_event_loop, "uvloop": _new_uvloop}
+
+
+@pytest.fixture(params=list(LOOPS))
 def loop_factory(request: pytest.FixtureRequest) -> Any:
-    """The guest loop under test.  Issue 3 adds uvloop to the params."""
-    errors = LoopErrors(asyncio.new_event_loop)
+    """The guest loop under test: every test taking this fixture runs on the
+    stdlib loop and on uvloop (as uvloop's own suite runs on both)."""
+    errors = LoopErrors(LOOPS[request.param])
     yield errors
     if not errors.expected:
         assert not errors.contexts, [c.get("message") for c in errors.contexts]

@@ -11,6 +11,8 @@ import threading
 
 import pytest
 
+from asyncio_guest import _drivers
+
 import asyncio_guest
 from asyncio_guest import current_run, start_guest_run
 from conftest import Outcome, QueueHost, guest_run
@@ -165,27 +167,23 @@ def test_interrupt_in_callback_reaches_host_then_teardown(
     assert len(outcome.calls) == 1
 
 
-def test_interrupt_between_loop_iterations_still_cancels(host, loop_factory):
+def test_interrupt_between_loop_iterations_still_cancels(host, loop_factory,
+                                                         monkeypatch):
     """Ctrl-C raises KeyboardInterrupt wherever the host thread happens to
     be, so also in the tick's own code between two loop iterations, outside
     any callback.  Simulated deterministically: the loop's time() raises
-    once when asyncio_guest's scheduling code (not asyncio, not a callback)
-    asks for the time after the guest went to sleep."""
+    once when the tick asks its loop driver for the next timeout, after the
+    guest went to sleep."""
     armed = [False]
-
-    def factory():
-        loop = loop_factory()
-        real_time = loop.time
-
-        def time_():
-            caller = sys._getframe(1).f_globals.get("__name__")
-            if armed[0] and caller == "asyncio_guest._run":
+    for cls in (_drivers.SelectorDriver, _drivers.UVLoopDriver):
+        def timeout(self, _original=cls.timeout):
+            if armed[0]:
                 armed[0] = False
                 raise KeyboardInterrupt
-            return real_time()
+            return _original(self)
 
-        loop.time = time_
-        return loop
+        monkeypatch.setattr(cls, "timeout", timeout)
+    factory = loop_factory
 
     log = []
 

@@ -29,7 +29,7 @@ from typing import Any, Callable, Optional
 import pytest
 
 import asyncio_guest
-from asyncio_guest import _run
+from asyncio_guest import _drivers, _run
 from asyncio_guest import tk as guest_tk
 
 pytestmark = pytest.mark.tk
@@ -147,10 +147,11 @@ def posts(run: Any) -> int:
     return run._runner._guest.posts
 
 
-def next_timer_in(loop: Any) -> Optional[float]:
-    """Seconds until the loop's earliest live timer (read-only)."""
-    whens = [h.when() for h in loop._scheduled if not h.cancelled()]
-    return None if not whens else min(whens) - loop.time()
+def next_timer_in(run: Any) -> Optional[float]:
+    """Seconds until the guest loop has work (its driver's view: the next
+    live timer when nothing is ready), read-only."""
+    timeout: Optional[float] = run._runner._driver.timeout()
+    return timeout
 
 
 def map_root(root: tkinter.Tk) -> None:
@@ -193,23 +194,16 @@ def start_and_mainloop(root: tkinter.Tk, main: Any, *args: Any,
 def loop_nesting(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """Records how deeply asyncio loop iterations nest (1 = never)."""
     depth = {"now": 0, "max": 0}
-    original_init = _run._SelectorDriver.__init__
-
-    def init(self: Any, loop: Any) -> None:
-        original_init(self, loop)
-        run_once = self.run_once
-
-        def counting_run_once() -> None:
+    for cls in (_drivers.SelectorDriver, _drivers.UVLoopDriver):
+        def run(self: Any, end: float, _original: Any = cls.run) -> None:
             depth["now"] += 1
             depth["max"] = max(depth["max"], depth["now"])
             try:
-                run_once()
+                _original(self, end)
             finally:
                 depth["now"] -= 1
 
-        self.run_once = counting_run_once
-
-    monkeypatch.setattr(_run._SelectorDriver, "__init__", init)
+        monkeypatch.setattr(cls, "run", run)
     return depth
 
 
@@ -431,7 +425,7 @@ def test_tk_callback_wakes_guest_parked_for_an_hour(tk_root, drive,
 
     def act() -> None:
         run = box["run"]
-        seen["deadline"] = next_timer_in(run.loop)
+        seen["deadline"] = next_timer_in(run)
         seen["loop is guest"] = asyncio.get_running_loop() is run.loop
         if how == "button_create_task":
             button.invoke()

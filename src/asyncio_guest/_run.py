@@ -44,7 +44,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import functools
-import heapq
 import signal
 import sys
 import threading
@@ -56,6 +55,7 @@ from asyncio.constants import DEBUG_STACK_DEPTH
 from asyncio.log import logger
 
 from . import _core
+from ._drivers import Driver, UVLoopDriver, driver_class, name_of
 
 __all__ = ["GuestRun", "start_guest_run", "current_run"]
 
@@ -227,78 +227,6 @@ def _check_callable(name: str, value: Any, optional: bool = False) -> None:
         )
 
 
-def _name(obj: Any) -> str:
-    return f"{type(obj).__module__}.{type(obj).__qualname__}"
-
-
-class _SelectorDriver:
-    """Runs one non-blocking iteration of a stdlib selector event loop.
-
-    Uses ``loop._run_once()`` directly, with ``_stopping`` set for the whole
-    run so that its select() has a zero timeout: what ``run_forever()`` does
-    for its last iteration, without the set-up ``run_forever()`` repeats per
-    call.  (``loop.stop()``, the only other writer of ``_stopping``, is
-    refused during a guest run.)
-    """
-
-    @staticmethod
-    def check_kind(loop: asyncio.AbstractEventLoop) -> None:
-        """Raises NotImplementedError, naming the loop, unless the loop is a
-        kind this driver can run."""
-        from asyncio.selector_events import BaseSelectorEventLoop
-
-        if not isinstance(loop, BaseSelectorEventLoop):
-            raise NotImplementedError(
-                f"asyncio_guest cannot drive {_name(loop)}: only selector "
-                "event loops (asyncio.SelectorEventLoop and subclasses) are "
-                "supported"
-            )
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        """``loop`` passed check_kind() and is open."""
-        selector = loop._selector  # type: ignore[attr-defined]
-        fileno = getattr(selector, "fileno", None)
-        if fileno is None:
-            raise RuntimeError(
-                f"asyncio_guest cannot drive {_name(loop)} with "
-                f"{type(selector).__name__}: the selector has no pollable "
-                "file descriptor (use selectors.EpollSelector, the default "
-                "on Linux)"
-            )
-        self.loop = loop
-        self.fd: int = fileno()
-        #: One non-blocking iteration.  Valid between enter() and leave(),
-        #: which keep loop._stopping set so that its select() never blocks.
-        self.run_once: Callable[[], None] = loop._run_once  # type: ignore
-
-    def timeout(self) -> Optional[float]:
-        """Seconds until the loop has work: 0 now, None never (I/O aside)."""
-        loop: Any = self.loop
-        if loop._ready:
-            return 0.0
-        scheduled = loop._scheduled
-        # Drop cancelled timers from the head, as _run_once does, so that a
-        # cancelled timeout never costs a wake-up.
-        while scheduled and scheduled[0]._cancelled:
-            loop._timer_cancelled_count -= 1
-            heapq.heappop(scheduled)._scheduled = False
-        if not scheduled:
-            return None
-        left: float = scheduled[0]._when - loop.time()
-        return max(0.0, left)
-
-    def enter(self) -> None:
-        """Make the loop 'running' on this thread (as run_forever does)."""
-        loop: Any = self.loop
-        loop._thread_id = threading.get_ident()
-        loop._stopping = True
-
-    def leave(self) -> None:
-        loop: Any = self.loop
-        loop._thread_id = None
-        loop._stopping = False
-
-
 class _RunningLoopScope:
     """Sets the guest as this thread's running loop, with its async
     generator hooks and debug coroutine tracking, and restores what was there.
@@ -401,6 +329,8 @@ class _Runner:
                 self._guest = _core.Guest(self._driver.fd, post)
             else:
                 self._guest = _core.Guest(self._driver.fd, post, self._tick)
+            if isinstance(driver, UVLoopDriver):
+                driver.bind(self._guest.readable, lambda: self._closing)
         except BaseException:
             coro.close()
             loop.close()
@@ -426,9 +356,7 @@ class _Runner:
     # -- set-up helpers --------------------------------------------------
 
     @staticmethod
-    def _new_loop(
-        factory: Optional[Callable[[], Any]]
-    ) -> tuple[Any, _SelectorDriver]:
+    def _new_loop(factory: Optional[Callable[[], Any]]) -> tuple[Any, Driver]:
         """Calls the factory, checks the loop, makes its driver.  A loop
         refused here is closed: the run owns what its factory made."""
         loop = (factory or asyncio.new_event_loop)()
@@ -440,15 +368,15 @@ class _Runner:
         try:
             # The kind first: is_closed() of a loop we cannot drive may not
             # even be implemented.
-            _SelectorDriver.check_kind(loop)
+            cls = driver_class(loop)
             if loop.is_closed():
                 raise RuntimeError(
-                    f"start_guest_run: the loop is closed ({_name(loop)})")
+                    f"start_guest_run: the loop is closed ({name_of(loop)})")
             if loop.is_running():
                 raise RuntimeError(
                     "start_guest_run: the loop is already running "
-                    f"({_name(loop)})")
-            driver = _SelectorDriver(loop)
+                    f"({name_of(loop)})")
+            driver = cls(loop)
         except BaseException:
             try:
                 if not loop.is_running():
@@ -459,22 +387,44 @@ class _Runner:
         return loop, driver
 
     def _install_hooks(self) -> None:
+        # Instance attributes: the loop's own class is left alone (asyncio's
+        # C Task and Future look call_soon up on the loop object, so they
+        # find these too).
         loop = self.loop
-        for name in ("call_soon", "call_at"):
+        for name in self._driver.hooks:
             setattr(loop, name, _core.WakeHook(getattr(loop, name), self._guest))
             self._hooked.append(name)
-        loop.stop = self._refuse_stop
-        self._hooked.append("stop")
+        loop.is_running = self._is_running
+        self._hooked.append("is_running")
+        for name in ("stop", "run_forever", "run_until_complete", "close"):
+            setattr(loop, name, functools.partial(self._refuse, name))
+            self._hooked.append(name)
         if self._host_uses_wakeup_fd:
             loop.add_signal_handler = self._add_signal_handler
             loop.remove_signal_handler = self._remove_signal_handler
             self._hooked += ["add_signal_handler", "remove_signal_handler"]
 
+    def _is_running(self) -> bool:
+        """The guest loop runs until the run is finished, between ticks
+        too (uvloop would say False between its run_forever() calls)."""
+        return not self.finished
+
     @staticmethod
-    def _refuse_stop() -> None:
+    def _refuse(name: str, *args: Any, **kwargs: Any) -> None:
+        """loop.stop/run_forever/run_until_complete/close during a guest
+        run: a clear error, before the loop does anything (uvloop would
+        wrap a coroutine given to run_until_complete in a task first)."""
+        for arg in args:
+            close_if_coroutine(arg)
+        if name == "stop":
+            raise RuntimeError(
+                "loop.stop() cannot stop a guest run; cancel its main task "
+                "instead (GuestRun.cancel())"
+            )
         raise RuntimeError(
-            "loop.stop() cannot stop a guest run; cancel its main task "
-            "instead (GuestRun.cancel())"
+            f"loop.{name}(): this loop is running as a guest "
+            "(asyncio_guest); it cannot be run or closed until its guest run "
+            "ends (cancel it with GuestRun.cancel())"
         )
 
     def _save_wakeup_fd(self) -> None:
@@ -556,7 +506,7 @@ class _Runner:
         if swap:
             self._scope.enter()
         # The hot path: locals only.
-        run_once = self._driver.run_once
+        run = self._driver.run
         timeout_of = self._driver.timeout
         readable = self._guest.readable
         now = time.perf_counter
@@ -564,7 +514,7 @@ class _Runner:
         try:
             while True:
                 try:
-                    run_once()
+                    run(end)
                     if self._closing:
                         return
                     timeout = timeout_of()
@@ -676,7 +626,11 @@ class _Runner:
             return
         self._close_all()
         self.finished = True
-        self._done_callback(self.task)
+        # Drop it before calling: a finished run keeps no reference to the
+        # host's objects (a Tk interpreter in a garbage cycle may be
+        # collected by any thread, and Tcl aborts when that is not its own).
+        done_callback, self._done_callback = self._done_callback, _finished
+        done_callback(self.task)
 
     def _close_all(self) -> None:
         self._guest.close()  # joins the backend thread
@@ -684,7 +638,7 @@ class _Runner:
         if on_closed is not None:
             on_closed()  # drops the host's objects (Tk: the interpreter)
         self._scope.leave()
-        self._driver.leave()
+        self._driver.leave()  # and drops its references to this run
         for name in self._hooked:
             self.loop.__dict__.pop(name, None)
         self._hooked.clear()
@@ -710,6 +664,10 @@ class _Runner:
         self._guest.close()
         self.finished = True
         _live.discard(self)
+
+
+def _finished(task: "asyncio.Task[Any]") -> None:
+    """The done_callback slot of a finished run."""
 
 
 def report_main_task(task: "asyncio.Task[Any]") -> None:

@@ -97,6 +97,25 @@ int ag_tcl_waker_post_soon(ag_tcl_waker_t *w);
 /* Host thread: no further ticks; frees once no queued event refers to it. */
 void ag_tcl_waker_close(ag_tcl_waker_t *w);
 
+/* ---- loop-uv.c: what a uvloop loop has to do --------------------------- */
+
+typedef struct ag_uv_s {
+  char *obj;  /* the uvloop.Loop object */
+  char *uv;   /* its uv_loop_t */
+} ag_uv_t;
+
+/* Locates the uv_loop_t of a uvloop.Loop and checks it against the backend
+ * fd the loop reports.  -EPROTO: the layout is not the one we know. */
+int ag_uv_attach(ag_uv_t *u, void *loop_obj, int backend_fd);
+/* The Loop's `_ready` deque (borrowed; the caller checks its type). */
+void *ag_uv_ready_queue(const ag_uv_t *u);
+/* 1 if libuv holds work that needs a uv_run() pass now. */
+int ag_uv_pending(const ag_uv_t *u);
+/* The earliest timer's due time on the CLOCK_MONOTONIC ns scale, or -1. */
+int64_t ag_uv_next_timer_ns(const ag_uv_t *u);
+/* The loop's cached time, libuv's loop->time (ms). */
+uint64_t ag_uv_time_ms(const ag_uv_t *u);
+
 /* ---- guest.c: the lockstep protocol ------------------------------------- */
 
 /*  state       who moves it on      meaning

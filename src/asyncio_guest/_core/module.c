@@ -23,6 +23,7 @@ typedef struct {
   PyTypeObject *guest_type;
   PyTypeObject *hook_type;
   PyTypeObject *tcl_waker_type;
+  PyTypeObject *uv_view_type;
 } module_state;
 
 static struct PyModuleDef core_module;
@@ -52,6 +53,12 @@ static PyObject *set_core_error(int err, const char *what) {
                    "%s: the Tcl stubs table of this interpreter was refused "
                    "(asyncio_guest was built for Tcl %s)",
                    what, ag_tcl_version());
+      break;
+    case EPROTO:
+      PyErr_Format(PyExc_RuntimeError,
+                   "%s: this uvloop's memory layout is not the one "
+                   "asyncio_guest knows (uv_loop_t / Loop fields)",
+                   what);
       break;
     case EXDEV:
       PyErr_Format(PyExc_RuntimeError,
@@ -638,6 +645,169 @@ static PyType_Spec hook_spec = {
     .slots = hook_slots,
 };
 
+/* ---- UVLoopView ---------------------------------------------------------- */
+
+typedef struct {
+  PyObject_HEAD
+  PyObject *loop;
+  ag_uv_t uv;
+} UVViewObject;
+
+static int uv_view_init(PyObject *op, PyObject *args, PyObject *kwds) {
+  static char *kwlist[] = {"loop", "backend_fd", NULL};
+  UVViewObject *self;
+  PyObject *loop;
+  PyObject *deque;
+  PyObject *ready;
+  PyTypeObject *tp;
+  int fd;
+  int err;
+
+  self = (UVViewObject *) op;
+  if (self->loop != NULL) {
+    PyErr_SetString(PyExc_RuntimeError, "UVLoopView is already initialized");
+    return -1;
+  }
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "Oi:UVLoopView", kwlist,
+                                   &loop, &fd))
+    return -1;
+  /* The fields we read are those of uvloop's Cython type, uvloop.loop.Loop
+   * (uvloop.Loop is a Python subclass of it, laid out the same up to them). */
+  for (tp = Py_TYPE(loop); tp != NULL; tp = tp->tp_base)
+    if (strcmp(tp->tp_name, "uvloop.loop.Loop") == 0)
+      break;
+  if (tp == NULL) {
+    PyErr_Format(PyExc_TypeError, "UVLoopView: expected a uvloop loop, got %s",
+                 Py_TYPE(loop)->tp_name);
+    return -1;
+  }
+  err = ag_uv_attach(&self->uv, loop, fd);
+  if (err != 0) {
+    set_core_error(err, "UVLoopView");
+    return -1;
+  }
+  deque = PyImport_ImportModule("collections");
+  if (deque == NULL)
+    return -1;
+  Py_SETREF(deque, PyObject_GetAttrString(deque, "deque"));
+  if (deque == NULL)
+    return -1;
+  ready = ag_uv_ready_queue(&self->uv);
+  err = ready == NULL || !Py_IS_TYPE(ready, (PyTypeObject *) deque);
+  Py_DECREF(deque);
+  if (err) {
+    set_core_error(-EPROTO, "UVLoopView (Loop._ready)");
+    return -1;
+  }
+  self->loop = Py_NewRef(loop);
+  return 0;
+}
+
+static int uv_view_check(UVViewObject *self) {
+  if (self->loop == NULL) {
+    PyErr_SetString(PyExc_RuntimeError, "UVLoopView is not initialized");
+    return -1;
+  }
+  return 0;
+}
+
+/* timeout() -> 0.0 (work now), seconds to the next timer, or None (nothing
+ * scheduled). */
+static PyObject *uv_view_timeout(PyObject *op, PyObject *Py_UNUSED(a)) {
+  UVViewObject *self;
+  PyObject *ready;
+  int64_t due;
+  int64_t left;
+
+  self = (UVViewObject *) op;
+  if (uv_view_check(self) < 0)
+    return NULL;
+  ready = ag_uv_ready_queue(&self->uv);
+  if (Py_SIZE(ready) > 0 || ag_uv_pending(&self->uv))
+    return PyFloat_FromDouble(0.0);
+  due = ag_uv_next_timer_ns(&self->uv);
+  if (due < 0)
+    Py_RETURN_NONE;
+  left = due - ag__now_ns();
+  return PyFloat_FromDouble(left > 0 ? (double) left / 1e9 : 0.0);
+}
+
+static PyObject *uv_view_next_timer(PyObject *op, PyObject *Py_UNUSED(a)) {
+  UVViewObject *self;
+  int64_t due;
+
+  self = (UVViewObject *) op;
+  if (uv_view_check(self) < 0)
+    return NULL;
+  due = ag_uv_next_timer_ns(&self->uv);
+  if (due < 0)
+    Py_RETURN_NONE;
+  return PyLong_FromLongLong(due);
+}
+
+static PyObject *uv_view_time_ms(PyObject *op, PyObject *Py_UNUSED(a)) {
+  UVViewObject *self;
+
+  self = (UVViewObject *) op;
+  if (uv_view_check(self) < 0)
+    return NULL;
+  return PyLong_FromUnsignedLongLong(ag_uv_time_ms(&self->uv));
+}
+
+static int uv_view_traverse(PyObject *op, visitproc visit, void *arg) {
+  Py_VISIT(Py_TYPE(op));
+  Py_VISIT(((UVViewObject *) op)->loop);
+  return 0;
+}
+
+static int uv_view_clear(PyObject *op) {
+  Py_CLEAR(((UVViewObject *) op)->loop);
+  return 0;
+}
+
+static void uv_view_dealloc(PyObject *op) {
+  PyTypeObject *tp;
+
+  tp = Py_TYPE(op);
+  PyObject_GC_UnTrack(op);
+  (void) uv_view_clear(op);
+  tp->tp_free(op);
+  Py_DECREF(tp);
+}
+
+static PyMethodDef uv_view_methods[] = {
+    {"timeout", uv_view_timeout, METH_NOARGS,
+     "timeout()\n--\n\n0.0 if the loop has work now, else seconds until "
+     "its next timer,\nor None."},
+    {"next_timer", uv_view_next_timer, METH_NOARGS,
+     "next_timer()\n--\n\nDue time of the earliest libuv timer, in "
+     "monotonic ns, or None."},
+    {"time_ms", uv_view_time_ms, METH_NOARGS,
+     "time_ms()\n--\n\nlibuv's cached loop time, in ms."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot uv_view_slots[] = {
+    {Py_tp_doc,
+     "UVLoopView(loop, backend_fd)\n--\n\n"
+     "Reads a uvloop.Loop's libuv state (ready work, timers) from C.\n"
+     "Refuses a loop whose layout does not match (RuntimeError)."},
+    {Py_tp_init, uv_view_init},
+    {Py_tp_dealloc, uv_view_dealloc},
+    {Py_tp_traverse, uv_view_traverse},
+    {Py_tp_clear, uv_view_clear},
+    {Py_tp_methods, uv_view_methods},
+    {0, NULL},
+};
+
+static PyType_Spec uv_view_spec = {
+    .name = "asyncio_guest._core.UVLoopView",
+    .basicsize = sizeof(UVViewObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
+             Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = uv_view_slots,
+};
+
 /* ---- the module ---------------------------------------------------------- */
 
 static PyObject *core_monotonic_ns(PyObject *Py_UNUSED(mod),
@@ -646,6 +816,7 @@ static PyObject *core_monotonic_ns(PyObject *Py_UNUSED(mod),
 }
 
 static PyMethodDef core_methods[] = {
+
     {"monotonic_ns", core_monotonic_ns, METH_NOARGS,
      "The core's clock (CLOCK_MONOTONIC), in nanoseconds."},
     {NULL, NULL, 0, NULL},
@@ -668,6 +839,8 @@ static int core_exec(PyObject *mod) {
     return -1;
   if (add_type(mod, &tcl_waker_spec, &st->tcl_waker_type) < 0)
     return -1;
+  if (add_type(mod, &uv_view_spec, &st->uv_view_type) < 0)
+    return -1;
   if (PyModule_AddStringConstant(mod, "TCL_VERSION", ag_tcl_version()) < 0)
     return -1;
   return 0;
@@ -680,6 +853,7 @@ static int core_traverse(PyObject *mod, visitproc visit, void *arg) {
   Py_VISIT(st->guest_type);
   Py_VISIT(st->hook_type);
   Py_VISIT(st->tcl_waker_type);
+  Py_VISIT(st->uv_view_type);
   return 0;
 }
 
@@ -690,6 +864,7 @@ static int core_clear(PyObject *mod) {
   Py_CLEAR(st->guest_type);
   Py_CLEAR(st->hook_type);
   Py_CLEAR(st->tcl_waker_type);
+  Py_CLEAR(st->uv_view_type);
   return 0;
 }
 

@@ -1,0 +1,233 @@
+"""Loop drivers: how to run a given kind of asyncio loop without blocking.
+
+A driver knows one kind of loop and answers four questions for the state
+machine in ``_run.py``:
+
+* ``fd``: which file descriptor to peek for I/O readiness (the loop's own
+  epoll fd);
+* ``run(end)``: run the loop without blocking: at least one iteration, more
+  while work is ready and ``time.perf_counter() < end``;
+* ``timeout()``: seconds until the loop has work again (0.0: now; None:
+  nothing scheduled, I/O aside);
+* ``hooks``: which loop methods, called by host code between ticks, may
+  schedule work the backend thread cannot see (the state machine wraps them
+  with a wake-up).
+
+Drivers: :class:`SelectorDriver` (asyncio's selector loops) and
+:class:`UVLoopDriver` (uvloop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import sys
+import threading
+import time
+from typing import Any, Callable, Optional, Union
+
+from . import _core
+
+
+def name_of(obj: Any) -> str:
+    """``module.QualName`` of an object's type, for error messages."""
+    return f"{type(obj).__module__}.{type(obj).__qualname__}"
+
+
+class SelectorDriver:
+    """Runs asyncio's selector event loops (``asyncio.SelectorEventLoop``).
+
+    One iteration is ``loop._run_once()`` with ``_stopping`` set for the
+    whole run, so that its select() has a zero timeout: what
+    ``run_forever()`` does for its last iteration, without the set-up
+    ``run_forever()`` repeats per call.  (``loop.stop()``, the only other
+    writer of ``_stopping``, is refused during a guest run.)
+    """
+
+    #: call_later goes through call_at; Task, Future and friends through
+    #: call_soon.  add_reader and friends change the epoll set at once,
+    #: which the backend's poll sees by itself.
+    hooks = ("call_soon", "call_at")
+
+    @staticmethod
+    def accepts(loop: asyncio.AbstractEventLoop) -> bool:
+        from asyncio.selector_events import BaseSelectorEventLoop
+
+        return isinstance(loop, BaseSelectorEventLoop)
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        """``loop`` is open and not running."""
+        selector = loop._selector  # type: ignore[attr-defined]
+        fileno = getattr(selector, "fileno", None)
+        if fileno is None:
+            raise RuntimeError(
+                f"asyncio_guest cannot drive {name_of(loop)} with "
+                f"{type(selector).__name__}: the selector has no pollable "
+                "file descriptor (use selectors.EpollSelector, the default "
+                "on Linux)"
+            )
+        self.loop = loop
+        self.fd: int = fileno()
+        self._run_once: Callable[[], None] = loop._run_once  # type: ignore
+
+    def run(self, end: float) -> None:
+        """One iteration: the state machine's own loop decides on more."""
+        self._run_once()
+
+    def timeout(self) -> Optional[float]:
+        loop: Any = self.loop
+        if loop._ready:
+            return 0.0
+        scheduled = loop._scheduled
+        # Drop cancelled timers from the head, as _run_once does, so that a
+        # cancelled timeout never costs a wake-up.
+        while scheduled and scheduled[0]._cancelled:
+            loop._timer_cancelled_count -= 1
+            heapq.heappop(scheduled)._scheduled = False
+        if not scheduled:
+            return None
+        left: float = scheduled[0]._when - loop.time()
+        return max(0.0, left)
+
+    def enter(self) -> None:
+        """Make the loop 'running' on this thread, as run_forever does."""
+        loop: Any = self.loop
+        loop._thread_id = threading.get_ident()
+        loop._stopping = True
+
+    def leave(self) -> None:
+        loop: Any = self.loop
+        loop._thread_id = None
+        loop._stopping = False
+
+
+class UVLoopDriver:
+    """Runs uvloop loops.
+
+    One slice is one ``run_forever()`` call (which keeps uvloop's own
+    bookkeeping: running loop, signals, async generator hooks), ended by a
+    callback that reschedules itself while work is ready and the slice has
+    time left, and calls ``stop()`` otherwise.  One call costs ~30 us on the
+    main thread (uvloop sets up its signal wake-up per call), so a slice
+    spans many iterations.  Between slices the loop's state is read from C
+    (:class:`asyncio_guest._core.UVLoopView`): uvloop's ready queue, libuv's
+    pending and watcher queues and its timer heap.  uvloop's own
+    ``uv_backend_timeout()`` is useless here: it is 0 whenever a handle is
+    closing, which after a main-thread run_forever() is always.
+    """
+
+    #: call_at goes through call_later; add_reader/add_writer register
+    #: with epoll only during the next uv_run pass.
+    hooks = ("call_soon", "call_later", "call_at", "add_reader", "add_writer")
+
+    @staticmethod
+    def accepts(loop: asyncio.AbstractEventLoop) -> bool:
+        return any(
+            f"{c.__module__}.{c.__qualname__}" == "uvloop.loop.Loop"
+            for c in type(loop).__mro__
+        )
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        """``loop`` is open and not running."""
+        from importlib.metadata import version
+
+        self.loop: Any = loop
+        self.fd = loop._get_backend_id()  # type: ignore[attr-defined]
+        try:
+            self.view = _core.UVLoopView(loop, self.fd)
+            self._check_timer_heap()
+        except (RuntimeError, TypeError) as exc:
+            raise RuntimeError(
+                f"asyncio_guest cannot drive uvloop {version('uvloop')} "
+                f"({name_of(loop)}): {exc}. Supported: uvloop 0.17 to 0.23 "
+                "(libuv 1.43 to 1.52)."
+            ) from exc
+        cls = type(loop)
+        self._call_soon = cls.call_soon
+        self._stop = cls.stop
+        self._run_forever = cls.run_forever
+        self._generation = 0
+        self._end = 0.0
+        self.readable: Callable[[], bool] = _never
+        self.closing: Callable[[], bool] = _never
+
+    def _check_timer_heap(self) -> None:
+        """Verify, on the live loop, that we read libuv's timer heap right:
+        a throwaway timer must show up as the earliest deadline."""
+        before = self.view.next_timer()
+        expected = _core.monotonic_ns() + 1000 * 10**9
+        handle = self.loop.call_later(1000.0, lambda: None)
+        try:
+            seen = self.view.next_timer()
+        finally:
+            handle.cancel()
+        if before is not None and before <= expected:
+            return  # an earlier timer exists: ours cannot be the minimum
+        if seen is None or abs(seen - expected) > 100 * 10**6:
+            raise RuntimeError(
+                "the libuv timer heap does not hold the timer just set "
+                f"(read {seen}, expected about {expected})"
+            )
+
+    def bind(self, readable: Callable[[], bool],
+             closing: Callable[[], bool]) -> None:
+        """The state machine's peek at the backend fd, and its closing flag
+        (a slice ends as soon as the run's teardown is done)."""
+        self.readable = readable
+        self.closing = closing
+
+    def run(self, end: float) -> None:
+        loop = self.loop
+        self._generation += 1
+        self._end = end
+        self._call_soon(loop, self._step, self._generation)
+        # run_forever() refuses while another loop is current: step out of
+        # the guest's running-loop scope (or the host loop's) for the call.
+        running = asyncio._get_running_loop()
+        depth = sys.get_coroutine_origin_tracking_depth()
+        asyncio._set_running_loop(None)
+        try:
+            self._run_forever(loop)
+        finally:
+            asyncio._set_running_loop(running)
+            sys.set_coroutine_origin_tracking_depth(depth)
+
+    def _step(self, generation: int) -> None:
+        if generation != self._generation:
+            return  # left over from a slice an exception cut short
+        if (time.perf_counter() < self._end and not self.closing()
+                and (self.view.timeout() == 0.0 or self.readable())):
+            self._call_soon(self.loop, self._step, generation)
+        else:
+            self._stop(self.loop)
+
+    def timeout(self) -> Optional[float]:
+        return self.view.timeout()
+
+    def enter(self) -> None:
+        pass  # is_running() is hooked by the state machine
+
+    def leave(self) -> None:
+        # bind() made a cycle through the state machine: break it.
+        self.readable = _never
+        self.closing = _never
+
+
+def _never() -> bool:
+    return False
+
+
+Driver = Union[SelectorDriver, UVLoopDriver]
+
+
+def driver_class(loop: asyncio.AbstractEventLoop) -> type[Driver]:
+    """The driver for this kind of loop; NotImplementedError, naming the
+    loop, if there is none."""
+    for cls in (SelectorDriver, UVLoopDriver):
+        if cls.accepts(loop):
+            return cls
+    raise NotImplementedError(
+        f"asyncio_guest cannot drive {name_of(loop)}: supported loops are "
+        "asyncio's selector event loops (asyncio.SelectorEventLoop and "
+        "subclasses) and uvloop"
+    )
