@@ -1140,3 +1140,39 @@ def test_one_tcl_library_in_the_process(tk_root, loop_factory):
     with open(core.__file__, "rb") as f:
         assert b"libtcl" not in f.read(), "the core links a libtcl itself"
     assert core.TCL_VERSION == str(tkinter.TclVersion)
+
+
+# -- signals while Tk sleeps --------------------------------------------------
+
+def test_signal_while_tk_is_idle_reaches_the_guest(tk_root, loop_factory):
+    """A signal sent while the guest is idle and Tk blocks in its notifier
+    must wake the guest (stdlib loop: through the loop's own wake-up fd;
+    uvloop, which holds that fd only inside its ticks: through the guest's
+    own socket), not wait for the next unrelated Tk event."""
+    import signal
+
+    tk_root.update()  # mapped, exposed: no Tk event is pending any more
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        got = loop.create_future()
+        loop.add_signal_handler(signal.SIGUSR1, got.set_result, "usr1")
+        guest = asyncio_guest.current_run()._runner._guest
+
+        def kill_when_idle() -> None:
+            deadline = time.monotonic() + 5
+            while guest.state != "polling" and time.monotonic() < deadline:
+                time.sleep(0.001)
+            time.sleep(0.05)  # let Tk settle into its own wait
+            os.kill(os.getpid(), signal.SIGUSR1)
+
+        sender = threading.Thread(target=kill_when_idle)
+        sender.start()
+        try:
+            return await asyncio.wait_for(got, 10)
+        finally:
+            await asyncio.to_thread(sender.join)
+
+    before = signal.getsignal(signal.SIGUSR1)
+    assert guest_tk.run(tk_root, main, loop_factory=loop_factory) == "usr1"
+    assert signal.getsignal(signal.SIGUSR1) == before

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import os
+import signal
 import sys
 import threading
 import time
@@ -148,6 +150,7 @@ class UVLoopDriver:
         self._run_forever = cls.run_forever
         self._generation = 0
         self._end = 0.0
+        self._signals_arrived = False
         self.readable: Callable[[], bool] = _never
         self.closing: Callable[[], bool] = _never
 
@@ -176,10 +179,18 @@ class UVLoopDriver:
         self.readable = readable
         self.closing = closing
 
+    def signals_arrived(self) -> None:
+        """Signals came in between slices: the next slice has uvloop handle
+        them (see _poke_signal_pipe)."""
+        self._signals_arrived = True
+
     def run(self, end: float) -> None:
         loop = self.loop
         self._generation += 1
         self._end = end
+        if self._signals_arrived:
+            self._signals_arrived = False
+            self._call_soon(loop, _poke_signal_pipe)
         self._call_soon(loop, self._step, self._generation)
         # run_forever() refuses while another loop is current: step out of
         # the guest's running-loop scope (or the host loop's) for the call.
@@ -215,6 +226,22 @@ class UVLoopDriver:
 
 def _never() -> bool:
     return False
+
+
+def _poke_signal_pipe() -> None:
+    """Inside uvloop's run_forever() on the main thread, the signal wake-up
+    fd is uvloop's own self-pipe.  uvloop's Python-level handlers only
+    record a signal; it is handled when the self-pipe has data.  A signal
+    that came in between slices went to the guest's socket instead, so write
+    a null byte (which uvloop skips, like set_wakeup_fd's own) to the pipe:
+    uvloop then handles the recorded signals."""
+    fd = signal.set_wakeup_fd(-1)
+    signal.set_wakeup_fd(fd, warn_on_full_buffer=False)
+    if fd >= 0:
+        try:
+            os.write(fd, b"\0")
+        except OSError:
+            pass  # full: uvloop has data to read anyway
 
 
 Driver = Union[SelectorDriver, UVLoopDriver]

@@ -45,6 +45,7 @@ import asyncio
 import atexit
 import functools
 import signal
+import socket
 import sys
 import threading
 import time
@@ -324,16 +325,22 @@ class _Runner:
             # Tornado as host), the guest is current only inside its ticks.
             self._host_loop = asyncio._get_running_loop()
             self._scope = _RunningLoopScope(loop)
+            self._signal_socks = self._signal_socket(driver)
+            signal_fd = (-1 if self._signal_socks is None
+                         else self._signal_socks[0].fileno())
             if native_waker is not None:
                 post = native_waker(self)
-                self._guest = _core.Guest(self._driver.fd, post)
+                self._guest = _core.Guest(self._driver.fd, post,
+                                          signal_fd=signal_fd)
             else:
-                self._guest = _core.Guest(self._driver.fd, post, self._tick)
+                self._guest = _core.Guest(self._driver.fd, post, self._tick,
+                                          signal_fd=signal_fd)
             if isinstance(driver, UVLoopDriver):
                 driver.bind(self._guest.readable, lambda: self._closing)
         except BaseException:
             coro.close()
             loop.close()
+            self._close_signal_socket()
             if on_closed is not None:
                 on_closed()
             raise
@@ -403,6 +410,10 @@ class _Runner:
             loop.add_signal_handler = self._add_signal_handler
             loop.remove_signal_handler = self._remove_signal_handler
             self._hooked += ["add_signal_handler", "remove_signal_handler"]
+        else:
+            loop.add_signal_handler = functools.partial(
+                self._recording_add_signal_handler, loop.add_signal_handler)
+            self._hooked.append("add_signal_handler")
 
     def _is_running(self) -> bool:
         """The guest loop runs until the run is finished, between ticks
@@ -427,12 +438,38 @@ class _Runner:
             "ends (cancel it with GuestRun.cancel())"
         )
 
+    def _signal_socket(self, driver: Driver) -> Optional[tuple[Any, Any]]:
+        """uvloop on the main thread takes the signal wake-up fd only inside
+        run_forever(), that is inside a tick.  A signal that arrives between
+        ticks would wake nobody: its Python-level handler (uvloop's) would
+        wait for the host's next event.  So between ticks the guest's own
+        socket is the wake-up fd, watched by the backend thread: the tick it
+        triggers lets Python run the handler.  Not when the host owns the fd.
+        """
+        if (not isinstance(driver, UVLoopDriver)
+                or self._host_uses_wakeup_fd
+                or threading.current_thread() is not threading.main_thread()):
+            return None
+        r, w = socket.socketpair()
+        r.setblocking(False)
+        w.setblocking(False)
+        return r, w
+
+    def _close_signal_socket(self) -> None:
+        socks, self._signal_socks = getattr(self, "_signal_socks", None), None
+        for sock in socks or ():
+            sock.close()
+
     def _save_wakeup_fd(self) -> None:
         # Only the main thread may read it, and reading means swapping.
         if threading.current_thread() is not threading.main_thread():
             return
-        fd = signal.set_wakeup_fd(-1)
-        signal.set_wakeup_fd(fd)
+        if self._signal_socks is not None:
+            fd = signal.set_wakeup_fd(self._signal_socks[1].fileno(),
+                                      warn_on_full_buffer=False)
+        else:
+            fd = signal.set_wakeup_fd(-1)
+            signal.set_wakeup_fd(fd)
         self._saved_wakeup_fd = fd
 
     def _restore_wakeup_fd(self) -> None:
@@ -441,9 +478,21 @@ class _Runner:
             return
         # loop.close() resets the fd to -1 if the loop had taken it; any other
         # value was set by the host during the run and is the host's to keep.
+        ours = (-1 if self._signal_socks is None
+                else self._signal_socks[1].fileno())
         current = signal.set_wakeup_fd(saved)
-        if current not in (-1, saved):
+        if current not in (-1, saved, ours):
             signal.set_wakeup_fd(current)
+
+    def _recording_add_signal_handler(self, add: Any, sig: int,
+                                      callback: Any, *args: Any) -> None:
+        """The loop's own add_signal_handler, remembering the Python-level
+        handler it replaces, so that the teardown puts that one back (asyncio
+        resets to SIG_DFL; uvloop's close() outside run_forever() removes
+        nothing at all)."""
+        previous = signal.getsignal(sig)
+        add(sig, callback, *args)
+        self._py_signals.setdefault(sig, previous)
 
     # host_uses_signal_set_wakeup_fd=True: signal handlers without the fd.
     # The host wakes up on signals itself (that is why it owns the fd) and
@@ -482,6 +531,8 @@ class _Runner:
             return  # a nested host loop inside a tick: never tick in a tick
         if not self._guest.begin_tick():
             return
+        if self._signal_socks is not None:
+            self._drain_signal_socket()
         self._in_tick = True
         try:
             self._run_slice()
@@ -534,6 +585,20 @@ class _Runner:
         finally:
             if swap:
                 self._scope.leave()
+
+    def _drain_signal_socket(self) -> None:
+        """Signals arrived between ticks: Python runs their handlers (for
+        uvloop's, that means recording them) by itself; the driver then
+        has uvloop process what was recorded."""
+        assert self._signal_socks is not None
+        got = False
+        try:
+            while self._signal_socks[0].recv(4096):
+                got = True
+        except (BlockingIOError, InterruptedError):
+            pass
+        if got and isinstance(self._driver, UVLoopDriver):
+            self._driver.signals_arrived()
 
     def _yield_to_host(self) -> None:
         """Work is ready but the slice is over: let the host run its own
@@ -642,10 +707,11 @@ class _Runner:
         for name in self._hooked:
             self.loop.__dict__.pop(name, None)
         self._hooked.clear()
+        self.loop.close()
         for sig in list(self._py_signals):
             self._remove_signal_handler(sig)
-        self.loop.close()
         self._restore_wakeup_fd()
+        self._close_signal_socket()
         _live.discard(self)
         if _by_thread.get(self.host_thread) is self:
             del _by_thread[self.host_thread]

@@ -34,7 +34,7 @@ static int watch(int epfd, int fd, uint64_t tag) {
   return 0;
 }
 
-int ag__poller_init(ag__poller_t *p, int backend_fd) {
+int ag__poller_init(ag__poller_t *p, int backend_fd, int extra_fd) {
   int err;
 
   p->backend_fd = backend_fd;
@@ -53,6 +53,12 @@ int ag__poller_init(ag__poller_t *p, int backend_fd) {
   err = watch(p->outer_fd, p->wake_fd, TAG_WAKE);
   if (err != 0)
     goto fail;
+  if (extra_fd >= 0) {
+    /* Readable like the backend fd: the host must tick (and drain it). */
+    err = watch(p->outer_fd, extra_fd, TAG_BACKEND);
+    if (err != 0)
+      goto fail;
+  }
   return 0;
 
 fail:

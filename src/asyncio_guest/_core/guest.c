@@ -127,7 +127,8 @@ static int backend_main(void *arg) {
   return 0;
 }
 
-int ag_guest_init(ag_guest_t *g, int backend_fd, ag_waker_t *waker) {
+int ag_guest_init(ag_guest_t *g, int backend_fd, int extra_fd,
+                  ag_waker_t *waker) {
   int err;
 
   g->waker = waker;
@@ -141,7 +142,7 @@ int ag_guest_init(ag_guest_t *g, int backend_fd, ag_waker_t *waker) {
   atomic_init(&g->posts, 0);
   atomic_init(&g->polls, 0);
 
-  err = ag__poller_init(&g->poller, backend_fd);
+  err = ag__poller_init(&g->poller, backend_fd, extra_fd);
   if (err != 0)
     goto fail_poller;
   if (mtx_init(&g->mu, mtx_plain) != thrd_success) {

@@ -30,9 +30,10 @@ typedef struct ag__poller_s {
   int backend_fd;  /* the guest loop's own epoll/libuv fd: peeked, never read */
 } ag__poller_t;
 
-/* Opens the poller's own fds and watches backend_fd.  On failure nothing is
+/* Opens the poller's own fds and watches backend_fd, and extra_fd if >= 0
+ * (a signal wake-up socket the host thread drains).  On failure nothing is
  * left open. */
-int ag__poller_init(ag__poller_t *p, int backend_fd);
+int ag__poller_init(ag__poller_t *p, int backend_fd, int extra_fd);
 
 /* Blocks until backend_fd is readable, ag__poller_wake() was called, or
  * timeout_ms passes (-1: no timeout).  Consumes only its own wake-ups, never
@@ -153,7 +154,8 @@ typedef struct ag_guest_s {
 } ag_guest_t;
 
 /* Starts the backend thread.  On failure nothing is left open. */
-int ag_guest_init(ag_guest_t *g, int backend_fd, ag_waker_t *waker);
+int ag_guest_init(ag_guest_t *g, int backend_fd, int extra_fd,
+                  ag_waker_t *waker);
 
 /* Host thread, after a tick: wait for backend_fd or the deadline
  * (deadline_ns < 0: none).  Only valid in IDLE. */

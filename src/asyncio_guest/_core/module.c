@@ -251,23 +251,25 @@ typedef struct {
 } GuestObject;
 
 static int guest_init(PyObject *op, PyObject *args, PyObject *kwds) {
-  static char *kwlist[] = {"backend_fd", "post", "tick", NULL};
+  static char *kwlist[] = {"backend_fd", "post", "tick", "signal_fd", NULL};
   GuestObject *self;
   module_state *st;
   PyObject *post;
   PyObject *tick;
   ag_waker_t *waker;
   int fd;
+  int signal_fd;
   int err;
 
   self = (GuestObject *) op;
   tick = NULL;
+  signal_fd = -1;
   if (self->started) {
     PyErr_SetString(PyExc_RuntimeError, "Guest is already initialized");
     return -1;
   }
-  if (!PyArg_ParseTupleAndKeywords(args, kwds, "iO|O:Guest", kwlist, &fd,
-                                   &post, &tick))
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "iO|O$i:Guest", kwlist, &fd,
+                                   &post, &tick, &signal_fd))
     return -1;
   if (fd < 0) {
     PyErr_Format(PyExc_ValueError, "Guest: backend_fd must be >= 0, not %d",
@@ -278,6 +280,8 @@ static int guest_init(PyObject *op, PyObject *args, PyObject *kwds) {
   if (st == NULL)
     return -1;
 
+  if (tick == Py_None)
+    tick = NULL;
   if (PyObject_TypeCheck(post, st->tcl_waker_type)) {
     if (((TclWakerObject *) post)->w == NULL) {
       set_core_error(-EBADF, "Guest");
@@ -301,7 +305,7 @@ static int guest_init(PyObject *op, PyObject *args, PyObject *kwds) {
     waker = &self->py_waker.base;
   }
 
-  err = ag_guest_init(&self->g, fd, waker);
+  err = ag_guest_init(&self->g, fd, signal_fd, waker);
   if (err != 0) {
     set_core_error(err, "Guest");
     return -1;
@@ -499,8 +503,9 @@ static PyGetSetDef guest_getset[] = {
 
 static PyType_Slot guest_slots[] = {
     {Py_tp_doc,
-     "Guest(backend_fd, post, tick=None)\n--\n\n"
-     "A backend thread waiting on backend_fd in lockstep with the host.\n"
+     "Guest(backend_fd, post, tick=None, *, signal_fd=-1)\n--\n\n"
+     "A backend thread waiting on backend_fd (and signal_fd, if given) in\n"
+     "lockstep with the host.\n"
      "post is a TclWaker, or run_sync_soon_threadsafe: the thread then\n"
      "calls post(tick) (taking the GIL for that call only)."},
     {Py_tp_init, guest_init},
