@@ -5,7 +5,8 @@ PY     := $(VENV)/bin/python
 # The demo needs a display: use Xvfb (and the demo's autopilot) without one.
 DEMO   := $(if $(DISPLAY),$(PY) examples/tk_demo.py,xvfb-run -a $(PY) examples/tk_demo.py --auto)
 
-.PHONY: all system-deps venv compile debug demo test clean
+.PHONY: all system-deps venv compile debug demo demo-uvloop test \
+	test-uvloop-versions bench clean
 
 all: compile
 
@@ -32,9 +33,27 @@ debug: venv
 demo: compile
 	$(DEMO)
 
+demo-uvloop: compile
+	$(DEMO) --uvloop
+
+# Guest vs native, both loops, queue and Tk hosts (under Xvfb without a display).
+bench: compile
+	$(if $(DISPLAY),,xvfb-run -a) $(PY) bench/core_bench.py
+
 test: compile
 	$(PY) -m mypy --strict src/asyncio_guest
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# The uvloop half of the suite against older uvloop releases, each in a
+# throwaway venv beside .venv (the package itself from src/).
+UVLOOP_VERSIONS ?= 0.17.0 0.19.0 0.21.0 0.22.1
+test-uvloop-versions: compile
+	for v in $(UVLOOP_VERSIONS); do \
+	  rm -rf build/uv-$$v && $(PYTHON) -m venv build/uv-$$v && \
+	  build/uv-$$v/bin/pip install -q "uvloop==$$v" -r requirements-dev.txt && \
+	  PYTHONPATH=src build/uv-$$v/bin/python -m pytest -q -p no:cacheprovider \
+	    -k uvloop tests || exit 1; \
+	done
 
 clean:
 	rm -rf build src/*.egg-info src/asyncio_guest/*.so $(VENV)

@@ -8,10 +8,12 @@ Scenarios (each reported with the ratio guest/native where that makes sense):
   idle        wake-ups per second and CPU % while the only task sleeps
               (the one wake-up that ends the sleep included)
 
-Hosts: "queue" (a queue.Queue host loop on the main thread) and "tk" (a real
-Tk mainloop; needs a display, e.g. xvfb-run).  Usage:
+Loops: asyncio's own and uvloop; "native" is the same coroutine under
+asyncio.Runner with that loop.  Hosts: "queue" (a queue.Queue host loop on
+the main thread) and "tk" (a real Tk mainloop; needs a display, e.g.
+xvfb-run).  Ratios are guest / native of the same loop.  Usage:
 
-    python bench/core_bench.py [--hosts queue,tk] [--samples 2000]
+    python bench/core_bench.py [--hosts queue,tk] [--loops asyncio,uvloop]
 
 Benchmarks are not tests: nothing here asserts a speed.
 """
@@ -113,18 +115,19 @@ async def idle(seconds: float) -> tuple[float, float]:
 
 # -- hosts --------------------------------------------------------------------
 
-def run_queue_host(coro: Any) -> tuple[Any, int]:
+def run_queue_host(coro: Any, loop_factory: Any = None) -> tuple[Any, int]:
     q: "queue.Queue[Callable[[], object]]" = queue.Queue()
     out: list[Any] = []
     run = asyncio_guest.start_guest_run(
-        coro, run_sync_soon_threadsafe=q.put, done_callback=out.append)
+        coro, run_sync_soon_threadsafe=q.put, done_callback=out.append,
+        loop_factory=loop_factory)
     guest = run._runner._guest
     while not out:
         q.get()()
     return out[0].result(), guest.posts
 
 
-def run_tk_host(coro: Any) -> tuple[Any, int]:
+def run_tk_host(coro: Any, loop_factory: Any = None) -> tuple[Any, int]:
     import tkinter
 
     from asyncio_guest import tk as guest_tk
@@ -136,7 +139,8 @@ def run_tk_host(coro: Any) -> tuple[Any, int]:
         out.append(task)
         root.quit()
 
-    run = guest_tk.start(root, coro, done_callback=done)
+    run = guest_tk.start(root, coro, done_callback=done,
+                         loop_factory=loop_factory)
     guest = run._runner._guest
     root.mainloop()
     root.destroy()
@@ -151,57 +155,91 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(p / 100 * len(values)))]
 
 
+def run_native(coro: Any, loop_factory: Any) -> Any:
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        return runner.run(coro)
+
+
+def loop_factories(names: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in names:
+        if name == "asyncio":
+            out[name] = asyncio.new_event_loop
+        elif name == "uvloop":
+            import uvloop
+
+            out[name] = uvloop.new_event_loop
+        else:
+            raise SystemExit(f"unknown loop {name!r}")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--hosts", default="queue,tk")
+    ap.add_argument("--loops", default="asyncio,uvloop")
     ap.add_argument("--samples", type=int, default=2000)
     ap.add_argument("--idle-seconds", type=float, default=3.0)
     ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
     hosts = [h for h in args.hosts.split(",") if h]
+    loops = loop_factories([x for x in args.loops.split(",") if x])
 
     print(f"# {platform.node()} {platform.machine()} {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, asyncio-guest "
           f"{asyncio_guest.__version__}")
+    rows = []
+    for loop_name, factory in loops.items():
+        rows += bench_loop(loop_name, factory, hosts, args)
+    print_table(rows)
+
+
+def bench_loop(loop_name: str, factory: Any, hosts: list[str],
+               args: Any) -> list[tuple[Any, ...]]:
     # The machine is a small VM whose speed drifts: warm up, then interleave
     # native and guest rounds and report medians over the rounds.
     natives: dict[str, list[Any]] = {"it": [], "lat": [], "pp": []}
     guests: dict[str, dict[str, list[Any]]] = {
         h: {"it": [], "lat": [], "pp": []} for h in hosts}
-    asyncio.run(pingpong(2000))
+    run_native(pingpong(2000), factory)
+    per_round = args.samples // args.rounds
     for _ in range(args.rounds):
-        natives["it"].append(asyncio.run(iterations(0.5)))
-        natives["lat"] += asyncio.run(wake_latency(args.samples // args.rounds))
-        natives["pp"].append(asyncio.run(pingpong(5000)))
+        natives["it"].append(run_native(iterations(0.5), factory))
+        natives["lat"] += run_native(wake_latency(per_round), factory)
+        natives["pp"].append(run_native(pingpong(5000), factory))
         for name in hosts:
             host, g = HOSTS[name], guests[name]
-            g["it"].append(host(iterations(0.5))[0])
-            g["lat"] += host(wake_latency(args.samples // args.rounds))[0]
-            g["pp"].append(host(pingpong(5000))[0])
+            g["it"].append(host(iterations(0.5), factory)[0])
+            g["lat"] += host(wake_latency(per_round), factory)[0]
+            g["pp"].append(host(pingpong(5000), factory)[0])
     med = statistics.median
-    native_it, native_pp = med(natives["it"]), med(natives["pp"])
-    native_lat = natives["lat"]
-    rows = [("native asyncio.run", native_it, med(native_lat),
-             pct(native_lat, 99), native_pp, "-", "-")]
+    native = (f"{loop_name}, native", med(natives["it"]),
+              med(natives["lat"]), pct(natives["lat"], 99),
+              med(natives["pp"]), "-", "-")
+    rows = [native + native[1:]]
     for name in hosts:
         host, g = HOSTS[name], guests[name]
-        (cpu, secs), posts = host(idle(args.idle_seconds))
+        (cpu, secs), posts = host(idle(args.idle_seconds), factory)
         # The run's own start and end cost a couple of wake-ups: subtract
         # them by measuring an empty run.
-        _, base_posts = host(asyncio.sleep(0))
-        rows.append((f"guest, {name} host", med(g["it"]), med(g["lat"]),
-                     pct(g["lat"], 99), med(g["pp"]),
+        _, base_posts = host(asyncio.sleep(0), factory)
+        rows.append((f"{loop_name}, guest of {name} host", med(g["it"]),
+                     med(g["lat"]), pct(g["lat"], 99), med(g["pp"]),
                      f"{(posts - base_posts) / secs:.2f}",
-                     f"{100 * cpu / secs:.2f}"))
+                     f"{100 * cpu / secs:.2f}") + native[1:])
+    return rows
 
-    print("| host | iterations/s | ratio | wake median us | wake p99 us | "
+
+def print_table(rows: list[tuple[Any, ...]]) -> None:
+    print("| loop, host | iterations/s | ratio | wake median us | wake p99 us | "
           "ratio (median) | ping-pong rt/s | ratio | idle wake-ups/s | "
           "idle CPU % |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for name, it, lat, p99, pp, wakes, cpu in rows:
-        print(f"| {name} | {it:,.0f} | {it / native_it:.2f} | {lat * 1e6:.1f} "
-              f"| {p99 * 1e6:.1f} | {lat / rows[0][2]:.2f} | {pp:,.0f} | "
-              f"{pp / native_pp:.2f} | {wakes} | {cpu} |")
+    for (name, it, lat, p99, pp, wakes, cpu,
+         n_it, n_lat, _, n_pp, _, _) in rows:
+        print(f"| {name} | {it:,.0f} | {it / n_it:.2f} | {lat * 1e6:.1f} "
+              f"| {p99 * 1e6:.1f} | {lat / n_lat:.2f} | {pp:,.0f} | "
+              f"{pp / n_pp:.2f} | {wakes} | {cpu} |")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ Everything asyncio runs on the Tk thread, so coroutines touch widgets
 directly; Tk callbacks start coroutines with ``async_handler``.
 
 Run:  python examples/tk_demo.py          (a window)
+      python examples/tk_demo.py --uvloop (the same on uvloop)
       python examples/tk_demo.py --auto   (clicks through by itself, prints
                                            what happened, exits; for CI)
 """
@@ -199,10 +200,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--auto", action="store_true",
                         help="click through the demo by itself, then exit")
+    parser.add_argument("--uvloop", action="store_true",
+                        help="run the guest on uvloop instead of asyncio's "
+                        "own loop")
     args = parser.parse_args()
+    loop_factory = None
+    if args.uvloop:
+        import uvloop
+
+        loop_factory = uvloop.new_event_loop
     root = tk.Tk()
     demo = Demo(root)
-    events = guest_tk.run(root, demo.main, args.auto)
+    root.title(f"asyncio-guest: Tk demo ({'uvloop' if args.uvloop else 'asyncio'})")
+    events = guest_tk.run(root, demo.main, args.auto, loop_factory=loop_factory)
     if events is None:
         print("window closed")
         return 0

@@ -31,6 +31,7 @@ import pytest
 import asyncio_guest
 from asyncio_guest import _drivers, _run
 from asyncio_guest import tk as guest_tk
+from guest_helpers import tids
 
 pytestmark = pytest.mark.tk
 
@@ -976,7 +977,7 @@ def test_tcp_echo_driven_by_button(tk_root, drive, loop_factory):
 # -- 9. repeated runs ----------------------------------------------------------------
 
 def _resources() -> tuple[int, list[str]]:
-    threads = len(os.listdir("/proc/self/task"))
+    threads = len(tids())
     fds = []
     for name in os.listdir("/proc/self/fd"):
         try:
