@@ -493,3 +493,36 @@ def test_timers_cost_about_one_wakeup_each(host, loop_factory):
     run_["run"] = run
     # one post to start, one per timer; a little slack, no spinning
     assert finish(host, run, outcome).result() <= 6
+
+
+# -- timers: many, reordered, cancelled, from the guest and from the host ----
+
+def test_many_timers_fire_in_order_and_cancelled_ones_never(host, loop_factory):
+    import random
+
+    rng = random.Random(1234)
+    fired = []
+    expected = []
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        handles = []
+        # 100 timers over 0..400 ms, created in random order; 4 ms apart,
+        # since uvloop rounds delays to whole ms from a clock that moves
+        # while the timers are created (its call_at is relative too).
+        for i in rng.sample(range(100), 100):
+            delay = i * 0.004
+            handles.append((i, loop.call_later(delay, fired.append, i)))
+        # Cancel a random quarter, some of them the earliest ones.
+        for i, h in rng.sample(handles, 25) + handles[:5]:
+            h.cancel()
+        expected.extend(sorted(i for i, h in handles if not h.cancelled()))
+        done = loop.create_future()
+        # The host adds one more, later than all, between ticks.
+        host.call_soon(lambda: loop.call_later(0.45, done.set_result, None))
+        await done
+        return loop.time()
+
+    guest_run(host, main, loop_factory=loop_factory)
+    assert fired == expected
+    assert len(fired) >= 70
