@@ -315,6 +315,7 @@ class _Runner:
         self._saved_wakeup_fd: Optional[int] = None
         self._host_uses_wakeup_fd = host_uses_wakeup_fd
         self._py_signals: dict[int, Any] = {}
+        self._signal_socks: Optional[tuple[Any, Any]] = None
         # Set by a KeyboardInterrupt/SystemExit raised inside the loop: it is
         # re-raised to the host once the cancellation is under way.
         self._interrupt: Optional[BaseException] = None
@@ -328,13 +329,12 @@ class _Runner:
             self._signal_socks = self._signal_socket(driver)
             signal_fd = (-1 if self._signal_socks is None
                          else self._signal_socks[0].fileno())
-            if native_waker is not None:
-                post = native_waker(self)
-                self._guest = _core.Guest(self._driver.fd, post,
-                                          signal_fd=signal_fd)
-            else:
-                self._guest = _core.Guest(self._driver.fd, post, self._tick,
-                                          signal_fd=signal_fd)
+            # A native waker runs the tick itself; a Python one is given it.
+            self._guest = _core.Guest(
+                driver.fd,
+                post if native_waker is None else native_waker(self),
+                self._tick if native_waker is None else None,
+                signal_fd=signal_fd)
             if isinstance(driver, UVLoopDriver):
                 driver.bind(self._guest.readable, lambda: self._closing)
         except BaseException:
@@ -456,7 +456,7 @@ class _Runner:
         return r, w
 
     def _close_signal_socket(self) -> None:
-        socks, self._signal_socks = getattr(self, "_signal_socks", None), None
+        socks, self._signal_socks = self._signal_socks, None
         for sock in socks or ():
             sock.close()
 
