@@ -334,3 +334,36 @@ def test_tick_run_on_the_wrong_thread_is_refused(host, loop_factory):
     assert "wrong thread" in str(errors[0])
     host.call_soon(refused[0])  # the host delivers it properly after all
     assert finish(host, run, outcome).result() == "recovered"
+
+
+def test_uvloop_with_an_unknown_layout_is_refused(host):
+    """The offsets the core reads in uvloop's Loop and libuv's uv_loop_t are
+    checked on the live loop; a loop that does not match (simulated: its
+    backend fd query disagrees with what the core reads) is refused with an
+    error naming the uvloop version, the loop is closed, and the host keeps
+    working."""
+    from importlib.metadata import version
+
+    import uvloop
+
+    made = []
+
+    def factory():
+        loop = uvloop.new_event_loop()
+        loop._get_backend_id = lambda: 10**6  # not the fd at the offset
+        made.append(loop)
+        return loop
+
+    async def main():
+        return "never"
+
+    with pytest.raises(RuntimeError) as info:
+        start_guest_run(main(), done_callback=print, loop_factory=factory,
+                        **host.kwargs())
+    message = str(info.value)
+    assert f"uvloop {version('uvloop')}" in message
+    assert "layout" in message
+    assert made[0].is_closed()
+    # The host keeps working: a normal uvloop run afterwards.
+    assert guest_run(host, asyncio.sleep, 0, "ok",
+                     loop_factory=uvloop.new_event_loop).result() == "ok"
