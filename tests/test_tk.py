@@ -266,13 +266,18 @@ def _long_main(log: list[str], loops: list[Any]) -> Callable[[], Any]:
     return main
 
 
-def test_run_window_close_cancels_and_completes_teardown(tk_root, drive,
-                                                         loop_factory):
+@pytest.mark.parametrize("how", ["close button", "destroy"])
+def test_run_ends_when_the_window_goes_and_completes_teardown(
+        tk_root, drive, loop_factory, how):
+    """Closing the window (what a window manager does: WM_DELETE_WINDOW)
+    cancels main; a Tk callback destroying the root ends mainloop first.
+    Either way run() returns None after the whole teardown."""
     log: list[str] = []
     loops: list[Any] = []
     main = _long_main(log, loops)
-    drive.when(lambda: "main waiting" in log, lambda: close_window(tk_root),
-               what="main to wait")
+    action = ((lambda: close_window(tk_root)) if how == "close button"
+              else tk_root.destroy)
+    drive.when(lambda: "main waiting" in log, action, what="main to wait")
 
     result = guest_tk.run(tk_root, main, loop_factory=loop_factory)
 
@@ -323,23 +328,6 @@ def test_run_window_closed_twice_does_not_interrupt_cleanup(tk_root, drive,
     assert log == ["main waiting", "cleanup started", "closed twice",
                    "cleanup finished"]
     assert loops[0].is_closed()
-
-
-def test_run_root_destroyed_by_tk_callback_completes_teardown(
-        tk_root, drive, loop_factory):
-    log: list[str] = []
-    loops: list[Any] = []
-    main = _long_main(log, loops)
-    drive.when(lambda: "main waiting" in log, tk_root.destroy,
-               what="main to wait")
-
-    result = guest_tk.run(tk_root, main, loop_factory=loop_factory)
-
-    drive.check()
-    assert result is None
-    assert log == ["main waiting", "main finally", "other finally"]
-    assert loops[0].is_closed()
-    assert asyncio_guest.current_run() is None
 
 
 # -- 2. tk.start + mainloop + done_callback -------------------------------------
