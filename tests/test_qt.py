@@ -1,0 +1,840 @@
+"""The Qt host: asyncio as a guest of a real Qt event loop (offscreen).
+
+One Qt binding per process (PySide6, PyQt6 and PyQt5 cannot share one): this
+process tests ``$ASYNCIO_GUEST_QT`` or else the first installed binding; each
+other installed binding is covered by ``test_binding_in_subprocess[NAME]``,
+which runs this file for NAME in a child pytest and fails if anything there
+fails.  So a plain ``pytest tests`` exercises every installed binding; an
+installed binding that does not work, or none installed, is a failure.
+
+Real widgets, driven for real: ``QPushButton.click()``, ``QTest.mouseClick``,
+signal emission, ``QTimer``, ``window.close()`` (``lastWindowClosed``) and
+modal ``QDialog.exec()``.  Waiting is done by Qt timers polling a predicate
+(the ``drive`` fixture), never by speed assertions; a predicate never met
+records a failure and cancels the run.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before any Qt import
+
+import asyncio  # noqa: E402
+import importlib  # noqa: E402
+import importlib.util  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import textwrap  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from typing import Any, Callable  # noqa: E402
+
+import pytest  # noqa: E402
+
+import asyncio_guest  # noqa: E402
+from asyncio_guest import _drivers  # noqa: E402
+from asyncio_guest import qt as guest_qt  # noqa: E402
+
+INSTALLED = [b for b in guest_qt.BINDINGS
+             if importlib.util.find_spec(b) is not None]
+if not INSTALLED:  # a missing install is a failure, never a skip
+    raise ImportError("no Qt binding installed (pip install "
+                      "PySide6-Essentials PyQt6 PyQt5: requirements-dev.txt)")
+THIS = guest_qt.resolve_binding(os.environ.get(guest_qt.ENV_VAR)
+                                or INSTALLED[0])
+CHILD = os.environ.get("ASYNCIO_GUEST_QT_TEST_CHILD") == "1"
+
+QtCore: Any = importlib.import_module(f"{THIS}.QtCore")
+QtWidgets: Any = importlib.import_module(f"{THIS}.QtWidgets")
+try:
+    QtTest: Any = importlib.import_module(f"{THIS}.QtTest")
+except ImportError:  # pragma: no cover - all three wheels ship it
+    QtTest = None
+Signal: Any = QtCore.Signal if THIS == "PySide6" else QtCore.pyqtSignal
+
+LONG = 3600.0  # "an hour"
+
+
+def exec_(obj: Any) -> Any:
+    return (getattr(obj, "exec", None) or obj.exec_)()
+
+
+_app_box: list[Any] = []
+
+
+@pytest.fixture(params=[THIS])
+def binding(request: pytest.FixtureRequest) -> str:
+    """The binding this process tests (one per process: they cannot share
+    one); the others run in child processes, test_binding_in_subprocess."""
+    return str(request.param)
+
+
+@pytest.fixture
+def app(binding: str) -> Any:
+    if not _app_box:
+        _app_box.append(QtWidgets.QApplication.instance()
+                        or QtWidgets.QApplication([]))
+    return _app_box[0]
+
+
+class Driver:
+    """Drives the test from Qt timers: ``when(pred, action)`` polls ``pred``
+    every few ms (also inside nested Qt loops) and runs ``action`` once;
+    on timeout it records a failure and cancels the guest run.  Exceptions
+    reaching ``sys.excepthook`` (from Qt slots) are recorded too."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.failures: list[str] = []
+        self.errors: list[BaseException] = []
+        self.timers: set[Any] = set()
+        self._hook = sys.excepthook
+        sys.excepthook = self._excepthook
+
+    def _excepthook(self, t: Any, exc: BaseException, tb: Any) -> None:
+        self.errors.append(exc)
+
+    def after(self, ms: int, fn: Callable[[], object]) -> None:
+        timer = QtCore.QTimer()
+        timer.setSingleShot(True)
+
+        def fire() -> None:
+            self.timers.discard(timer)
+            fn()
+
+        timer.timeout.connect(fire)
+        self.timers.add(timer)
+        timer.start(ms)
+
+    def abort(self) -> None:
+        modal = self.app.activeModalWidget()
+        while modal is not None:
+            modal.reject()
+            modal.close()
+            nxt = self.app.activeModalWidget()
+            modal = None if nxt is modal else nxt
+        run = asyncio_guest.current_run()
+        if run is not None:
+            run.cancel("test driver: timed out")
+        else:
+            self.app.exit(2)
+
+    def fail(self, message: str) -> None:
+        self.failures.append(message)
+        self.abort()
+
+    def when(self, pred: Callable[[], bool], action: Callable[[], object], *,
+             what: str = "a condition", timeout: float = 10.0,
+             interval: int = 5) -> None:
+        deadline = time.monotonic() + timeout
+
+        def poll() -> None:
+            if pred():
+                action()
+            elif time.monotonic() > deadline:
+                self.fail(f"timed out after {timeout} s waiting for {what}")
+            else:
+                self.after(interval, poll)
+
+        self.after(0, poll)
+
+    def close(self) -> None:
+        for t in list(self.timers):
+            t.stop()
+        self.timers.clear()
+        sys.excepthook = self._hook
+
+    def check(self) -> None:
+        assert not self.failures, self.failures
+        assert not self.errors, self.errors
+
+
+@pytest.fixture
+def drive(app: Any) -> Any:
+    d = Driver(app)
+    d.after(20_000, lambda: d.fail("test guard: 20 s elapsed"))
+    yield d
+    d.close()
+    leftover = asyncio_guest.current_run()
+    assert leftover is None, f"a guest run was left running: {leftover!r}"
+
+
+@pytest.fixture
+def window(app: Any) -> Any:
+    w = QtWidgets.QWidget()
+    w.setWindowTitle("test")
+    layout = QtWidgets.QVBoxLayout(w)
+    w.button = QtWidgets.QPushButton("go")
+    w.label = QtWidgets.QLabel("(nothing)")
+    layout.addWidget(w.button)
+    layout.addWidget(w.label)
+    w.resize(200, 100)
+    w.show()
+    yield w
+    w.close()
+    w.deleteLater()
+    app.processEvents()
+
+
+class Finished:
+    """A done_callback that quits the Qt loop and records its calls."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.calls: list[tuple[asyncio.Task, int, bool]] = []
+        self.run: Any = None
+
+    def __call__(self, task: asyncio.Task) -> None:
+        closed = self.run is not None and self.run.loop.is_closed()
+        self.calls.append((task, threading.get_ident(), closed))
+        self.app.exit(0)
+
+    @property
+    def task(self) -> asyncio.Task:
+        assert len(self.calls) == 1, self.calls
+        return self.calls[0][0]
+
+
+def start_and_exec(app: Any, main: Any, *args: Any, loop_factory: Any,
+                   box: dict[str, Any] | None = None) -> tuple[Any, Finished]:
+    finished = Finished(app)
+    run = guest_qt.start(main, *args, done_callback=finished,
+                         loop_factory=loop_factory)
+    finished.run = run
+    if box is not None:
+        box["run"] = run
+    exec_(app)
+    assert len(finished.calls) == 1, "done_callback did not run exactly once"
+    assert finished.calls[0][1] == threading.get_ident()
+    assert finished.calls[0][2], "loop not closed when done_callback ran"
+    assert run.done and run.loop.is_closed()
+    return run, finished
+
+
+def state(run: Any) -> str:
+    return str(run._runner._guest.state)
+
+
+def posts(run: Any) -> int:
+    return int(run._runner._guest.posts)
+
+
+@pytest.fixture
+def loop_nesting(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Records how deeply guest loop slices nest (1 = never)."""
+    depth = {"now": 0, "max": 0}
+    for cls in (_drivers.SelectorDriver, _drivers.UVLoopDriver):
+        def run(self: Any, end: float, _original: Any = cls.run) -> None:
+            depth["now"] += 1
+            depth["max"] = max(depth["max"], depth["now"])
+            try:
+                _original(self, end)
+            finally:
+                depth["now"] -= 1
+
+        monkeypatch.setattr(cls, "run", run)
+    return depth
+
+
+# -- 1. run ---------------------------------------------------------------------
+
+def test_run_returns_main_result(app, window, drive, loop_factory):
+    seen: dict[str, Any] = {}
+
+    async def main(a, b):
+        seen["loop"] = asyncio.get_running_loop()
+        window.label.setText("from main")
+        await asyncio.sleep(0.01)
+        return a + b
+
+    assert guest_qt.run(main, 40, 2, loop_factory=loop_factory) == 42
+    assert seen["loop"].is_closed()
+    assert window.label.text() == "from main"
+    assert window.isVisible()  # run leaves the windows alone
+    assert asyncio_guest.current_run() is None
+    drive.check()
+
+
+def test_run_reraises_main_exception(app, window, drive, loop_factory):
+    class Boom(Exception):
+        pass
+
+    async def main():
+        await asyncio.sleep(0.01)
+        raise Boom("from main")
+
+    with pytest.raises(Boom, match="from main"):
+        guest_qt.run(main, loop_factory=loop_factory)
+    assert asyncio_guest.current_run() is None
+    drive.check()
+
+
+@pytest.mark.parametrize("how", ["window.close", "app.quit"])
+def test_run_returns_none_when_window_closes_after_teardown(
+        app, window, drive, loop_factory, how):
+    log: list[str] = []
+    loops: list[Any] = []
+
+    async def other():
+        try:
+            await asyncio.sleep(LONG)
+        finally:
+            await asyncio.sleep(0.01)
+            log.append("other finally")
+
+    async def main():
+        loops.append(asyncio.get_running_loop())
+        asyncio.create_task(other())
+        await asyncio.sleep(0)
+        log.append("main waiting")
+        try:
+            await asyncio.sleep(LONG)
+        finally:
+            await asyncio.sleep(0.01)  # the teardown keeps the loop going
+            log.append("main finally")
+        return "not cancelled?!"
+
+    action = window.close if how == "window.close" else app.quit
+    drive.when(lambda: "main waiting" in log, action, what="main to wait")
+    result = guest_qt.run(main, loop_factory=loop_factory)
+    drive.check()
+    assert result is None
+    assert log == ["main waiting", "main finally", "other finally"]
+    assert loops[0].is_closed()
+    if how == "window.close":
+        assert not window.isVisible()
+    assert asyncio_guest.current_run() is None
+
+
+def test_run_reraises_keyboard_interrupt_after_teardown(app, window, drive,
+                                                        loop_factory):
+    log: list[str] = []
+
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    async def main():
+        asyncio.get_running_loop().call_later(0.02, interrupt)
+        try:
+            await asyncio.sleep(LONG)
+        finally:
+            await asyncio.sleep(0.01)
+            log.append("main finally")
+
+    with pytest.raises(KeyboardInterrupt):
+        guest_qt.run(main, loop_factory=loop_factory)
+    assert log == ["main finally"]
+    assert asyncio_guest.current_run() is None
+    drive.check()
+
+
+# -- 2. asyncio from Qt slots: no stale deadline -----------------------------------
+
+WAKE_ACTIONS = ["button_create_task", "timer_set_result", "timer_call_later",
+                "timer_task_cancel", "signal_emit"]
+
+
+class Emitter(QtCore.QObject):
+    fired = Signal(str)
+
+
+@pytest.mark.parametrize("how", WAKE_ACTIONS)
+def test_qt_slot_wakes_guest_parked_for_an_hour(app, window, drive,
+                                                loop_factory, how):
+    box: dict[str, Any] = {}
+    seen: dict[str, Any] = {}
+    emitter = Emitter()
+
+    async def set_from_task():
+        box["fut"].set_result("from a task created in a slot")
+
+    def on_clicked() -> None:
+        seen["loop in slot"] = asyncio.get_running_loop() is box["run"].loop
+        asyncio.create_task(set_from_task())
+
+    def on_fired(text: str) -> None:
+        seen["loop in slot"] = asyncio.get_running_loop() is box["run"].loop
+        box["fut"].set_result(text)
+
+    window.button.clicked.connect(on_clicked)
+    emitter.fired.connect(on_fired)
+
+    async def main():
+        box["fut"] = asyncio.get_running_loop().create_future()
+        box["sleeper"] = asyncio.create_task(asyncio.sleep(LONG))
+        box["parked"] = True
+        if how == "timer_task_cancel":
+            try:
+                await box["sleeper"]
+            except asyncio.CancelledError:
+                return "sleeper cancelled"
+        return await box["fut"]
+
+    def act() -> None:
+        run = box["run"]
+        seen["deadline"] = run._runner._driver.timeout()
+        seen["loop is guest"] = asyncio.get_running_loop() is run.loop
+        if how == "button_create_task":
+            window.button.click()
+        elif how == "timer_set_result":
+            box["fut"].set_result("set from a QTimer slot")
+        elif how == "timer_call_later":
+            asyncio.get_running_loop().call_later(
+                0.01, box["fut"].set_result, "from call_later")
+        elif how == "timer_task_cancel":
+            box["sleeper"].cancel()
+        else:
+            emitter.fired.emit("from a signal")
+
+    drive.when(lambda: box.get("parked") and state(box["run"]) == "polling",
+               act, what="the guest to park on its one-hour timer")
+    run, finished = start_and_exec(app, main, loop_factory=loop_factory,
+                                   box=box)
+    drive.check()
+    assert finished.task.result() == {
+        "button_create_task": "from a task created in a slot",
+        "timer_set_result": "set from a QTimer slot",
+        "timer_call_later": "from call_later",
+        "timer_task_cancel": "sleeper cancelled",
+        "signal_emit": "from a signal",
+    }[how]
+    assert seen["deadline"] is not None and seen["deadline"] > LONG - 60
+    assert seen["loop is guest"] is True
+    if how in ("button_create_task", "signal_emit"):
+        assert seen["loop in slot"] is True
+
+
+# -- 3. async_slot ------------------------------------------------------------------
+
+@pytest.mark.parametrize("click", ["click()", "QTest.mouseClick"])
+def test_async_slot_on_clicked(app, window, drive, loop_factory, click):
+    calls: dict[str, Any] = {}
+    box: dict[str, Any] = {}
+
+    async def no_args():
+        calls["no_args"] = (asyncio.get_running_loop(), asyncio.current_task())
+        await asyncio.sleep(0.01)  # really suspends on the guest loop
+
+    async def with_checked(checked):
+        calls["with_checked"] = checked
+
+    class Handler:
+        @guest_qt.async_slot
+        async def method(self, checked=None):
+            calls["method"] = (self, checked)
+
+    handler = Handler()
+    window.button.setCheckable(True)
+    window.button.clicked.connect(guest_qt.async_slot(no_args))
+    window.button.clicked.connect(guest_qt.async_slot(with_checked))
+    window.button.clicked.connect(handler.method)
+
+    async def main():
+        while len(calls) < 3:
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(0.02)
+        return "clicked"
+
+    def do_click() -> None:
+        if click == "click()":
+            window.button.click()
+        else:
+            QtTest.QTest.mouseClick(window.button,
+                                    QtCore.Qt.MouseButton.LeftButton)
+
+    assert QtTest is not None, "QtTest ships with all three bindings"
+    drive.after(10, do_click)
+    run, finished = start_and_exec(app, main, loop_factory=loop_factory)
+    drive.check()
+    assert finished.task.result() == "clicked"
+    loop, task = calls["no_args"]
+    assert loop is run.loop
+    assert task is not None and task is not run.task
+    assert calls["with_checked"] is True  # the checkable button got checked
+    assert calls["method"] == (handler, True)
+
+
+def test_async_slot_receives_signal_arguments_and_drops_extra(
+        app, drive, loop_factory):
+    class Two(QtCore.QObject):
+        sig = Signal(int, str)
+
+    got: list[tuple] = []
+    emitter = Two()
+
+    async def both(n, s):
+        got.append(("both", n, s))
+
+    async def first(n):
+        got.append(("first", n))
+
+    async def none():
+        got.append(("none",))
+
+    for fn in (both, first, none):
+        emitter.sig.connect(guest_qt.async_slot(fn))
+    # The slot mirrors the function's parameters (the bindings count them
+    # to decide how many signal arguments to pass); a direct call works.
+    direct = guest_qt.async_slot(first)
+    assert direct.__code__.co_argcount == 1
+
+    async def main():
+        emitter.sig.emit(7, "x")
+        direct(8)
+        while len(got) < 4:
+            await asyncio.sleep(0.005)
+        return sorted(got)
+
+    run, finished = start_and_exec(app, main, loop_factory=loop_factory)
+    drive.check()
+    assert finished.task.result() == sorted(
+        [("both", 7, "x"), ("first", 7), ("none",), ("first", 8)])
+
+
+def test_async_slot_errors(app, drive, loop_factory):
+    def not_async():
+        pass
+
+    with pytest.raises(TypeError, match="not an async function"):
+        guest_qt.async_slot(not_async)
+    with pytest.raises(TypeError, match="expected an async function"):
+        guest_qt.async_slot(42)  # type: ignore[arg-type]
+
+    async def fine():
+        pass
+
+    slot = guest_qt.async_slot(fine)
+    with pytest.raises(RuntimeError, match="no guest run on this thread"):
+        slot()
+
+
+def test_async_slot_exception_goes_to_loop_handler(app, window, drive,
+                                                   loop_factory):
+    loop_factory.expected = True
+
+    async def bad():
+        raise ValueError("in the slot")
+
+    window.button.clicked.connect(guest_qt.async_slot(bad))
+
+    async def main():
+        window.button.click()
+        for _ in range(50):
+            await asyncio.sleep(0.005)
+            if loop_factory.contexts:
+                break
+        return "run continued"
+
+    run, finished = start_and_exec(app, main, loop_factory=loop_factory)
+    drive.check()
+    assert finished.task.result() == "run continued"
+    messages = [c["message"] for c in loop_factory.contexts]
+    assert any("exception in async handler" in m for m in messages), messages
+
+
+# -- 4. fairness and idleness ----------------------------------------------------------
+
+def test_guest_flood_does_not_starve_qtimers(app, window, drive, loop_factory):
+    counts: dict[str, Any] = {"flood": 0, "timer": 0, "clicks": 0}
+    seen_by_qt: list[int] = []
+    box: dict[str, Any] = {}
+    target = 50
+
+    async def flood():
+        deadline = time.monotonic() + 10.0
+        while True:
+            counts["flood"] += 1
+            if time.monotonic() > deadline:
+                counts["flood gave up"] = True
+                return
+            await asyncio.sleep(0)
+
+    def clicked() -> None:
+        counts["clicks"] += 1
+
+    window.button.clicked.connect(clicked)
+    timer = QtCore.QTimer()
+    timer.setInterval(1)
+
+    def on_timer() -> None:
+        counts["timer"] += 1
+        seen_by_qt.append(counts["flood"])
+        window.button.click()
+        if counts["timer"] >= target and not box["enough"].done():
+            timer.stop()
+            box["enough"].set_result(None)
+
+    timer.timeout.connect(on_timer)
+
+    async def main():
+        box["enough"] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(flood())
+        await asyncio.sleep(0)
+        timer.start()
+        await box["enough"]
+        task.cancel()
+        return counts["flood"]
+
+    run, finished = start_and_exec(app, main, loop_factory=loop_factory)
+    timer.stop()
+    drive.check()
+    assert "flood gave up" not in counts, "Qt was starved by the guest flood"
+    assert counts["timer"] >= target and counts["clicks"] >= target
+    assert seen_by_qt[-1] > seen_by_qt[0] > 0  # interleaved
+    assert finished.task.result() > 0
+
+
+def test_idle_guest_does_not_wake_host(app, window, drive, loop_factory):
+    box: dict[str, Any] = {}
+    samples: list[int] = []
+    activity = {"timer": 0}
+    timer = QtCore.QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(
+        lambda: activity.__setitem__("timer", activity["timer"] + 1))
+
+    async def main():
+        box["parked"] = True
+        await asyncio.sleep(LONG)
+
+    def first_sample() -> None:
+        samples.append(posts(box["run"]))
+        timer.start()  # Qt keeps running its own timers meanwhile
+        drive.after(300, last_sample)
+
+    def last_sample() -> None:
+        samples.append(posts(box["run"]))
+        timer.stop()
+        box["run"].cancel()
+
+    drive.when(lambda: box.get("parked") and state(box["run"]) == "polling",
+               first_sample, what="the guest to park")
+    run, finished = start_and_exec(app, main, loop_factory=loop_factory,
+                                   box=box)
+    drive.check()
+    assert finished.task.cancelled()
+    assert samples[0] >= 1
+    assert samples[1] == samples[0], (
+        f"the idle guest woke the host {samples[1] - samples[0]} times")
+    assert activity["timer"] >= 10
+
+
+# -- 5. modal dialogs (nested Qt loops) -------------------------------------------------
+
+def test_modal_dialog_from_plain_slot_keeps_guest_running(
+        app, window, drive, loop_factory, loop_nesting):
+    progress = {"n": 0}
+    info: dict[str, Any] = {}
+
+    def open_modal() -> None:  # a plain slot running a nested Qt loop
+        dialog = QtWidgets.QDialog(window)
+        dialog.setModal(True)
+        info["dialog"] = dialog
+        info["before"] = progress["n"]
+        drive.when(lambda: progress["n"] >= info["before"] + 20,
+                   lambda: QtCore.QTimer.singleShot(0, dialog.accept),
+                   what="the guest to advance during the dialog")
+        info["result"] = exec_(dialog)
+        info["after"] = progress["n"]
+
+    async def main():
+        while "after" not in info:
+            progress["n"] += 1
+            await asyncio.sleep(0.005)
+        return progress["n"]
+
+    drive.after(30, open_modal)
+    run, finished = start_and_exec(app, main, loop_factory=loop_factory)
+    drive.check()
+    finished.task.result()
+    assert info["after"] - info["before"] >= 20
+    assert loop_nesting["max"] == 1
+
+
+def test_modal_dialog_from_coroutine(app, window, drive, loop_factory,
+                                     loop_nesting):
+    progress = {"n": 0}
+    seen: dict[str, Any] = {}
+
+    async def ticker():
+        while True:
+            progress["n"] += 1
+            await asyncio.sleep(0.005)
+
+    async def main():
+        t = asyncio.create_task(ticker())
+        await asyncio.sleep(0.03)
+        fut = asyncio.get_running_loop().create_future()
+        dialog = QtWidgets.QDialog(window)
+        before = progress["n"]
+
+        def close_dialog() -> None:  # runs inside the dialog's loop
+            seen["during"] = progress["n"] - before
+            fut.set_result("set during the dialog")
+            dialog.accept()
+
+        QtCore.QTimer.singleShot(200, close_dialog)
+        seen["exec"] = exec_(dialog)  # a nested Qt loop inside a tick
+        result = await fut
+        await asyncio.sleep(0.03)
+        seen["resumed"] = progress["n"] - before
+        t.cancel()
+        return result
+
+    run, finished = start_and_exec(app, main, loop_factory=loop_factory)
+    drive.check()
+    assert finished.task.result() == "set during the dialog"
+    assert seen["during"] == 0  # no tick inside the tick
+    assert loop_nesting["max"] == 1
+    assert seen["resumed"] > 0
+
+
+# -- 6. real I/O from a button -----------------------------------------------------------
+
+def test_tcp_echo_driven_by_button(app, window, drive, loop_factory):
+    box: dict[str, Any] = {}
+
+    async def handle(reader, writer):
+        line = await reader.readline()
+        writer.write(line.upper())
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+
+    @guest_qt.async_slot
+    async def on_click():
+        reader, writer = await asyncio.open_connection("127.0.0.1",
+                                                       box["port"])
+        writer.write(b"hello from qt\n")
+        await writer.drain()
+        box["reply"] = await reader.readline()
+        writer.close()
+        await writer.wait_closed()
+        window.label.setText(box["reply"].decode().strip())
+
+    window.button.clicked.connect(on_click)
+
+    async def main():
+        box["shown"] = asyncio.get_running_loop().create_future()
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        async with server:
+            box["port"] = server.sockets[0].getsockname()[1]
+            shown = await box["shown"]
+            return box["reply"], shown
+
+    drive.when(lambda: "port" in box, window.button.click,
+               what="the server to listen")
+    drive.when(lambda: window.label.text() != "(nothing)",
+               lambda: box["shown"].set_result(window.label.text()),
+               what="the reply in the label")
+    run, finished = start_and_exec(app, main, loop_factory=loop_factory)
+    drive.check()
+    assert finished.task.result() == (b"HELLO FROM QT\n", "HELLO FROM QT")
+
+
+# -- 7. errors ----------------------------------------------------------------------------
+
+def test_second_start_on_same_thread_raises(app, drive, loop_factory):
+    outcome: dict[str, Any] = {}
+
+    async def other():
+        outcome["other ran"] = True
+
+    async def main():
+        await asyncio.sleep(0)
+        try:
+            guest_qt.start(other, loop_factory=loop_factory)
+        except RuntimeError as exc:
+            outcome["error"] = exc
+        await asyncio.sleep(0.01)
+        return "first run ok"
+
+    run, finished = start_and_exec(app, main, loop_factory=loop_factory)
+    drive.check()
+    assert finished.task.result() == "first run ok"
+    assert "already hosts a guest run" in str(outcome["error"])
+    assert "other ran" not in outcome
+    # The thread is free again afterwards.
+    run2, finished2 = start_and_exec(app, other, loop_factory=loop_factory)
+    assert outcome["other ran"] is True
+
+
+def test_bad_arguments(app, drive, loop_factory):
+    async def main():
+        pass
+
+    with pytest.raises(TypeError, match="app must be a QApplication"):
+        guest_qt.start(main, app=object(), loop_factory=loop_factory)
+    with pytest.raises(ValueError, match="unknown Qt binding"):
+        guest_qt.start(main, binding="Qt4", loop_factory=loop_factory)
+    other = next((b for b in guest_qt.BINDINGS if b != THIS))
+    with pytest.raises(ValueError, match="but app is a"):
+        guest_qt.start(main, app=app, binding=other,
+                       loop_factory=loop_factory)
+    coro = main()
+    with pytest.raises(TypeError):
+        guest_qt.start(coro, app=object())
+    assert coro.cr_frame is None  # closed: no "never awaited"
+    assert guest_qt.resolve_binding() == THIS
+    assert asyncio_guest.current_run() is None
+    drive.check()
+
+
+def test_no_application_raises_runtime_error(binding):
+    """A fresh process with the binding imported but no QApplication."""
+    code = textwrap.dedent(f"""
+        import asyncio, os
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        import {binding}.QtWidgets
+        from asyncio_guest import qt
+        async def main():
+            pass
+        coro = main()
+        for call in (lambda: qt.start(coro), lambda: qt.run(main)):
+            try:
+                call()
+            except RuntimeError as exc:
+                assert "no {binding} QApplication" in str(exc), exc
+            else:
+                raise SystemExit("no error")
+        assert coro.cr_frame is None
+        print("ok")
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                          text=True, timeout=30)
+    assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr
+
+
+# -- 8. the other bindings, each in its own process ----------------------------------------
+
+@pytest.fixture(scope="module")
+def children() -> dict[str, Any]:
+    """Start one child pytest per other installed binding, concurrently."""
+    procs: dict[str, Any] = {}
+    if CHILD:
+        return procs
+    for b in INSTALLED:
+        if b == THIS:
+            continue
+        env = dict(os.environ, ASYNCIO_GUEST_QT=b,
+                   ASYNCIO_GUEST_QT_TEST_CHILD="1")
+        procs[b] = subprocess.Popen(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+             "-rfE", "-o", "addopts=", __file__],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+    return procs
+
+
+OTHERS = [] if CHILD else [b for b in INSTALLED if b != THIS]
+
+
+if OTHERS:  # a child run tests one binding and starts no children
+    @pytest.mark.parametrize("name", OTHERS)
+    def test_binding_in_subprocess(children, name):
+        proc = children[name]
+        out, _ = proc.communicate(timeout=120)
+        tail = "\n".join(out.splitlines()[-25:])
+        assert proc.returncode == 0, f"{name} tests failed:\n{tail}"
+        assert " passed" in tail and "skipped" not in tail, tail
