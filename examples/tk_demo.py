@@ -41,7 +41,7 @@ async def serve(reader: asyncio.StreamReader,
         while line := await reader.readline():
             if line.startswith(b"GET "):
                 left = int(line[4:])
-                while left > 0:
+                while left > 0 and not writer.is_closing():
                     n = min(CHUNK, left)
                     writer.write(b"x" * n)
                     await writer.drain()
@@ -50,7 +50,7 @@ async def serve(reader: asyncio.StreamReader,
             elif line == b"PING\n":
                 writer.write(b"PONG\n")
     except (ConnectionError, asyncio.CancelledError):
-        pass
+        pass  # the client went away (a cancelled download), or shutdown
     finally:
         writer.close()
 

@@ -1165,3 +1165,26 @@ def test_signal_while_tk_is_idle_reaches_the_guest(tk_root, loop_factory):
     before = signal.getsignal(signal.SIGUSR1)
     assert guest_tk.run(tk_root, main, loop_factory=loop_factory) == "usr1"
     assert signal.getsignal(signal.SIGUSR1) == before
+
+
+def test_keyboard_interrupt_in_guest_cancels_main_once(tk_root, loop_factory):
+    """Ctrl-C inside the guest: tk.run re-raises it after the teardown, and
+    the main task is cancelled once only, so its clean-up (which awaits)
+    completes, as under asyncio.run."""
+    log: list[str] = []
+
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    async def main():
+        asyncio.get_running_loop().call_later(0.05, interrupt)
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            await asyncio.sleep(0.01)
+            log.append("main finally")
+
+    with pytest.raises(KeyboardInterrupt):
+        guest_tk.run(tk_root, main, loop_factory=loop_factory)
+    assert log == ["main finally"]
+    assert asyncio_guest.current_run() is None

@@ -165,7 +165,11 @@ def run(
             outcome.setdefault("destroyed", True)
             if not outcome.get("closed"):
                 outcome["closed"] = True
-                guest.cancel()
+                # Cancel once only: after a KeyboardInterrupt the core has
+                # cancelled the main task already, and a second cancel would
+                # cut its clean-up short (asyncio.run cancels once too).
+                if not guest.task.cancelling():
+                    guest.cancel()
             while not guest.done:
                 root.tk.dooneevent(0)
     task = outcome["task"]
