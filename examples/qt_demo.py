@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import importlib
 import math
 import os
@@ -223,11 +222,6 @@ def main() -> int:
           and stats["spinner frames"] > 10)
     sys.stdout.flush()
     clock_timer.stop()
-    # Qt objects caught in reference cycles (widgets and the closures of
-    # their slots) must go while the application still exists: collected at
-    # interpreter exit, after it, PySide6 aborts.
-    del window
-    gc.collect()
     if opts.auto:
         print("OK" if ok else "FAILED")
         return 0 if ok else 1

@@ -29,7 +29,7 @@ from typing import Any, Callable, Optional
 import pytest
 
 import asyncio_guest
-from asyncio_guest import _drivers, _run
+from asyncio_guest import _drivers
 from asyncio_guest import tk as guest_tk
 from guest_helpers import tids
 

@@ -9,8 +9,6 @@ how a host task waits for an event.
 from __future__ import annotations
 
 import asyncio
-import signal
-import threading
 from collections.abc import Callable
 from typing import Any, Optional
 
@@ -18,16 +16,6 @@ from . import _run
 from ._run import GuestRun
 
 Post = Callable[[Callable[[], object]], object]
-
-
-def host_owns_wakeup_fd() -> bool:
-    """An asyncio host with signal handlers owns signal.set_wakeup_fd: the
-    guest must not take it.  (Only the main thread has one.)"""
-    if threading.current_thread() is not threading.main_thread():
-        return False
-    fd = signal.set_wakeup_fd(-1)
-    signal.set_wakeup_fd(fd)
-    return fd != -1
 
 
 def start(
@@ -48,7 +36,22 @@ def start(
             post_soon=post_soon,
             done_callback=done_callback or _run.report_main_task,
             loop_factory=loop_factory,
-            host_uses_wakeup_fd=host_owns_wakeup_fd(),
+            host_uses_wakeup_fd=_run.wakeup_fd_in_use(),
             debug=debug,
         )
     )
+
+
+async def await_outcome(guest: GuestRun,
+                        done: "asyncio.Future[asyncio.Task[Any]]") -> Any:
+    """Wait in a host task for ``done`` (set by the guest's done_callback)
+    and return the main task's result.  If the host task is cancelled, the
+    guest's main task is cancelled too, and the teardown completes before
+    the cancellation goes on."""
+    try:
+        task = await asyncio.shield(done)
+    except asyncio.CancelledError:
+        guest.cancel()
+        await asyncio.shield(done)  # the teardown, whatever happens
+        raise
+    return task.result()

@@ -732,6 +732,17 @@ class _Runner:
         _live.discard(self)
 
 
+def wakeup_fd_in_use() -> bool:
+    """Whether ``signal.set_wakeup_fd`` is set on this (main) thread: a host
+    that set it owns it, and the guest must not take it.  Other threads have
+    none."""
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    fd = signal.set_wakeup_fd(-1)
+    signal.set_wakeup_fd(fd)
+    return fd != -1
+
+
 def _finished(task: "asyncio.Task[Any]") -> None:
     """The done_callback slot of a finished run."""
 

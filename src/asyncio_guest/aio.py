@@ -78,13 +78,7 @@ async def run(
     done: asyncio.Future[asyncio.Task[Any]] = host.create_future()
     guest = start(async_fn, *args, done_callback=done.set_result,
                   loop_factory=loop_factory, debug=debug)
-    try:
-        task = await asyncio.shield(done)
-    except asyncio.CancelledError:
-        guest.cancel()
-        await asyncio.shield(done)  # the teardown, whatever happens
-        raise
-    result: T = task.result()
+    result: T = await _async_host.await_outcome(guest, done)
     return result
 
 

@@ -53,9 +53,7 @@ import functools
 import importlib
 import inspect
 import os
-import signal
 import sys
-import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, Optional, TypeVar
 
@@ -278,15 +276,6 @@ def _load(binding: Optional[str], app: Any) -> tuple[_Qt, Any]:
     return qt, _application(qt, app)
 
 
-def _host_owns_wakeup_fd() -> bool:
-    """True if the application set ``signal.set_wakeup_fd`` itself."""
-    if threading.current_thread() is not threading.main_thread():
-        return False
-    fd = signal.set_wakeup_fd(-1)
-    signal.set_wakeup_fd(fd)
-    return fd != -1
-
-
 # -- start / run ---------------------------------------------------------------
 
 def start(
@@ -329,7 +318,7 @@ def start(
     try:
         qt, app = _load(binding, app)
         if host_uses_signal_set_wakeup_fd is None:
-            host_uses_signal_set_wakeup_fd = _host_owns_wakeup_fd()
+            host_uses_signal_set_wakeup_fd = _run.wakeup_fd_in_use()
         receiver = _receiver_class(qt, _waker_kind)(app)
     except BaseException:
         _run.close_if_coroutine(async_fn)

@@ -78,11 +78,5 @@ async def run(
         asyncio.get_running_loop().create_future())
     guest = start(async_fn, *args, done_callback=done.set_result,
                   loop_factory=loop_factory, debug=debug, io_loop=io_loop)
-    try:
-        task = await asyncio.shield(done)
-    except asyncio.CancelledError:
-        guest.cancel()
-        await asyncio.shield(done)
-        raise
-    result: T = task.result()
+    result: T = await _async_host.await_outcome(guest, done)
     return result
