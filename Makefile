@@ -36,9 +36,11 @@ demo: compile
 demo-uvloop: compile
 	$(DEMO) --uvloop
 
-# Guest vs native, both loops, queue and Tk hosts (under Xvfb without a display).
+# Guest vs native, both loops, queue and Tk hosts; then wake latency for every
+# host (under Xvfb without a display).
 bench: compile
 	$(if $(DISPLAY),,xvfb-run -a) $(PY) bench/core_bench.py
+	$(if $(DISPLAY),,xvfb-run -a) $(PY) bench/host_wake.py
 
 test: compile
 	$(PY) -m mypy --strict src/asyncio_guest
