@@ -3,7 +3,7 @@
 Another thread writes a byte to a socketpair while the guest loop is idle;
 the time until the guest's reader callback runs (on the host thread) is one
 sample (bench/core_bench.py: wake_latency).  Each host runs in its own
-process (Qt bindings cannot share one).  Needs a display for Tk (xvfb-run);
+process (Qt bindings cannot share one).  Needs a display for Tk and GTK;
 Qt uses the offscreen platform, pygame SDL's dummy driver.
 
     python bench/host_wake.py [--samples 2000] [--hosts queue,tk,...]
@@ -23,8 +23,8 @@ from typing import Any
 sys.path.insert(0, os.path.dirname(__file__))
 from core_bench import pct, wake_latency  # noqa: E402
 
-HOSTS = ["native", "queue", "tk", "PySide6", "PyQt6", "PyQt5", "pygame",
-         "asyncio", "tornado", "trio"]
+HOSTS = ["native", "queue", "tk", "PySide6", "PyQt6", "PyQt5", "gtk3", "gtk4",
+         "pygame", "asyncio", "tornado", "trio"]
 
 
 def factory(loop: str) -> Any:
@@ -59,6 +59,13 @@ def measure(host: str, loop: str, n: int) -> list[float]:
         result = qt.run(wake_latency, n, loop_factory=f, binding=host)
         del app
         return result
+    if host in ("gtk3", "gtk4"):
+        import gi
+
+        gi.require_version("Gtk", "3.0" if host == "gtk3" else "4.0")
+        from asyncio_guest import gtk
+
+        return gtk.run(wake_latency, n, loop_factory=f)
     if host == "pygame":
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
         os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
