@@ -32,6 +32,7 @@ import pytest  # noqa: E402
 
 import asyncio_guest  # noqa: E402
 from asyncio_guest import pygame as guest_pygame  # noqa: E402
+from drive_helpers import Driver  # noqa: E402
 
 LONG = 3600.0  # "an hour": a deadline nobody may wait for
 GUARD = 15.0  # seconds any single wait in a test may take
@@ -81,7 +82,9 @@ class UserLoop:
     def __init__(self, mode: str) -> None:
         assert mode in MODES
         self.mode = mode
-        self.failures: list[str] = []
+        # Records failures; on one it cancels the run and lets its
+        # teardown finish here (nothing else would run the user loop).
+        self.driver = Driver(finish_run=_finish_cancelled_run)
         self.frames = 0
         self.ours = 0  # events process() consumed
 
@@ -120,20 +123,16 @@ class UserLoop:
                     self.frames += 1
                     clock.tick(60)
         except TimeoutError:
-            self.fail(f"timed out after {timeout} s waiting for {what}")
-
-    def fail(self, message: str) -> None:
-        """Record the failure, cancel the run, let its teardown finish."""
-        self.failures.append(message)
-        run = asyncio_guest.current_run()
-        if run is not None:
-            run.cancel("test: timed out")
-            end = time.monotonic() + GUARD
-            while not run.done and time.monotonic() < end:
-                guest_pygame.process(pygame.event.wait(50))
+            self.driver.timed_out(timeout, what)
 
     def check(self) -> None:
-        assert not self.failures, self.failures
+        self.driver.check()
+
+
+def _finish_cancelled_run(run: Any) -> None:
+    end = time.monotonic() + GUARD
+    while not run.done and time.monotonic() < end:
+        guest_pygame.process(pygame.event.wait(50))
 
 
 class Finished:

@@ -35,6 +35,7 @@ import pytest  # noqa: E402
 import asyncio_guest  # noqa: E402
 from asyncio_guest import _drivers  # noqa: E402
 from asyncio_guest import qt as guest_qt  # noqa: E402
+from drive_helpers import Driver, driving  # noqa: E402
 
 INSTALLED = [b for b in guest_qt.BINDINGS
              if importlib.util.find_spec(b) is not None]
@@ -78,86 +79,35 @@ def app(binding: str) -> Any:
     return _app_box[0]
 
 
-class Driver:
-    """Drives the test from Qt timers: ``when(pred, action)`` polls ``pred``
-    every few ms (also inside nested Qt loops) and runs ``action`` once;
-    on timeout it records a failure and cancels the guest run.  Exceptions
-    reaching ``sys.excepthook`` (from Qt slots) are recorded too."""
+def _start_qtimer(ms: int, fn: Callable[[], None]) -> Any:
+    timer = QtCore.QTimer()
+    timer.setSingleShot(True)
+    timer.timeout.connect(fn)
+    timer.start(ms)
+    return timer
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.failures: list[str] = []
-        self.errors: list[BaseException] = []
-        self.timers: set[Any] = set()
-        self._hook = sys.excepthook
-        sys.excepthook = self._excepthook
 
-    def _excepthook(self, t: Any, exc: BaseException, tb: Any) -> None:
-        self.errors.append(exc)
-
-    def after(self, ms: int, fn: Callable[[], object]) -> None:
-        timer = QtCore.QTimer()
-        timer.setSingleShot(True)
-
-        def fire() -> None:
-            self.timers.discard(timer)
-            fn()
-
-        timer.timeout.connect(fire)
-        self.timers.add(timer)
-        timer.start(ms)
-
-    def abort(self) -> None:
-        modal = self.app.activeModalWidget()
-        while modal is not None:
-            modal.reject()
-            modal.close()
-            nxt = self.app.activeModalWidget()
-            modal = None if nxt is modal else nxt
-        run = asyncio_guest.current_run()
-        if run is not None:
-            run.cancel("test driver: timed out")
-        else:
-            self.app.exit(2)
-
-    def fail(self, message: str) -> None:
-        self.failures.append(message)
-        self.abort()
-
-    def when(self, pred: Callable[[], bool], action: Callable[[], object], *,
-             what: str = "a condition", timeout: float = 10.0,
-             interval: int = 5) -> None:
-        deadline = time.monotonic() + timeout
-
-        def poll() -> None:
-            if pred():
-                action()
-            elif time.monotonic() > deadline:
-                self.fail(f"timed out after {timeout} s waiting for {what}")
-            else:
-                self.after(interval, poll)
-
-        self.after(0, poll)
-
-    def close(self) -> None:
-        for t in list(self.timers):
-            t.stop()
-        self.timers.clear()
-        sys.excepthook = self._hook
-
-    def check(self) -> None:
-        assert not self.failures, self.failures
-        assert not self.errors, self.errors
+def _close_modals(app: Any) -> None:
+    modal = app.activeModalWidget()
+    while modal is not None:
+        modal.reject()
+        modal.close()
+        nxt = app.activeModalWidget()
+        modal = None if nxt is modal else nxt
 
 
 @pytest.fixture
 def drive(app: Any) -> Any:
-    d = Driver(app)
-    d.after(20_000, lambda: d.fail("test guard: 20 s elapsed"))
-    yield d
-    d.close()
-    leftover = asyncio_guest.current_run()
-    assert leftover is None, f"a guest run was left running: {leftover!r}"
+    """Drives the test from Qt timers, which also fire inside nested Qt
+    loops (see drive_helpers.Driver)."""
+    d = Driver(start_timer=_start_qtimer, stop_timer=lambda t: t.stop(),
+               close_dialogs=lambda: _close_modals(app),
+               quit_host=lambda: app.exit(2))
+    # Exceptions from Qt slots reach sys.excepthook: record them.
+    hook = sys.excepthook
+    sys.excepthook = lambda t, exc, tb: d.errors.append(exc)
+    d.on_close(lambda: setattr(sys, "excepthook", hook))
+    yield from driving(d)
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ import pytest
 import asyncio_guest
 from asyncio_guest import _drivers
 from asyncio_guest import tk as guest_tk
+from drive_helpers import Driver, driving
 from guest_helpers import tids
 
 pytestmark = pytest.mark.tk
@@ -40,89 +41,32 @@ LONG = 3600.0  # "an hour": a deadline nobody may wait for
 
 # -- helpers -----------------------------------------------------------------
 
-class Driver:
-    """Drives a Tk root from Tk timers: ``when(pred, action)`` polls ``pred``
-    every few ms and runs ``action`` once it holds; on timeout it records a
-    failure and aborts the guest run.  Exceptions raised in Tk callbacks are
-    recorded too (tkinter would only print them)."""
+def _after_cancel(root: tkinter.Tk, ident: str) -> None:
+    try:
+        root.after_cancel(ident)
+    except tkinter.TclError:
+        pass
 
-    def __init__(self, root: tkinter.Tk) -> None:
-        self.root = root
-        self.failures: list[str] = []
-        self.callback_errors: list[BaseException] = []
-        self._after_ids: set[str] = set()
-        root.report_callback_exception = self._report  # type: ignore
 
-    def _report(self, exc: Any, val: BaseException, tb: Any) -> None:
-        self.callback_errors.append(val)
-
-    def after(self, ms: int, fn: Callable[[], object]) -> str:
-        box: list[str] = []
-
-        def call() -> None:
-            self._after_ids.discard(box[0])
-            fn()
-
-        box.append(self.root.after(ms, call))
-        self._after_ids.add(box[0])
-        return box[0]
-
-    def abort(self) -> None:
-        """Cancel the run hosted by this thread (its done_callback / tk.run
-        then ends the Tk loop); without a run, quit the Tk loop."""
-        # A modal loop (wait_window) waiting for a dialog would keep the
-        # Tk callback that runs it from ever returning: close the dialogs.
-        for child in list(self.root.children.values()):
-            if isinstance(child, tkinter.Toplevel):
-                child.destroy()
-        run = asyncio_guest.current_run()
-        if run is not None:
-            run.cancel("test driver: timed out")
-        else:
-            self.root.quit()
-
-    def fail(self, message: str) -> None:
-        self.failures.append(message)
-        self.abort()
-
-    def when(self, predicate: Callable[[], bool], action: Callable[[], object],
-             *, what: str = "a condition", timeout: float = 10.0,
-             interval: int = 5) -> None:
-        deadline = time.monotonic() + timeout
-
-        def poll() -> None:
-            if predicate():
-                action()
-            elif time.monotonic() > deadline:
-                self.fail(f"timed out after {timeout} s waiting for {what}")
-            else:
-                self.after(interval, poll)
-
-        self.after(0, poll)
-
-    def cancel_all(self) -> None:
-        for ident in list(self._after_ids):
-            try:
-                self.root.after_cancel(ident)
-            except tkinter.TclError:
-                pass
-        self._after_ids.clear()
-
-    def check(self) -> None:
-        assert not self.failures, self.failures
-        assert not self.callback_errors, self.callback_errors
+def _close_toplevels(root: tkinter.Tk) -> None:
+    # A modal loop (wait_window) waiting for a dialog would keep the Tk
+    # callback that runs it from ever returning: close the dialogs.
+    for child in list(root.children.values()):
+        if isinstance(child, tkinter.Toplevel):
+            child.destroy()
 
 
 @pytest.fixture
 def drive(tk_root: tkinter.Tk) -> Any:
-    d = Driver(tk_root)
-    # An overall guard: whatever a test waits for, it ends in 20 s.
-    d.after(20_000, lambda: d.fail("test guard: 20 s elapsed"))
-    yield d
-    d.cancel_all()
-    # Nothing may be left running on this thread for the next test.
-    leftover = asyncio_guest.current_run()
-    assert leftover is None, f"a guest run was left running: {leftover!r}"
+    """Drives the test from Tk timers (see drive_helpers.Driver)."""
+    d = Driver(start_timer=tk_root.after,
+               stop_timer=lambda ident: _after_cancel(tk_root, ident),
+               close_dialogs=lambda: _close_toplevels(tk_root),
+               quit_host=tk_root.quit)
+    # Exceptions raised in Tk callbacks: tkinter would only print them.
+    tk_root.report_callback_exception = (  # type: ignore[method-assign]
+        lambda exc, val, tb: d.errors.append(val))
+    yield from driving(d)
 
 
 def is_destroyed(root: tkinter.Misc) -> bool:
@@ -623,9 +567,9 @@ def test_async_handler_without_a_run_raises(tk_root, drive, loop_factory):
     # As a Tk command, the error reaches Tk's report_callback_exception.
     button = tkinter.Button(tk_root, command=handler)
     button.invoke()
-    assert len(drive.callback_errors) == 1
-    assert isinstance(drive.callback_errors[0], RuntimeError)
-    drive.callback_errors.clear()
+    assert len(drive.errors) == 1
+    assert isinstance(drive.errors[0], RuntimeError)
+    drive.errors.clear()
 
     # And again once a run on this thread has finished.
     async def main():
