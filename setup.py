@@ -7,6 +7,11 @@ build stops with a clear message rather than compile half-written code.
 The Tk waker is built against the Tcl *stubs* library (tcl8.6-dev on Debian),
 so it binds at run time to the Tcl that _tkinter loaded.  Set TCL_CONFIG to
 the path of a tclConfig.sh to use another Tcl.
+
+The GLib waker is a second extension, asyncio_guest._glib, linked to
+libglib-2.0.so.0 (the library PyGObject loads) and built when pkg-config
+finds glib-2.0 (Debian: libglib2.0-dev).  Without it asyncio_guest.gtk uses
+a waker written in Python; AG_REQUIRE_GLIB=1 makes its absence an error.
 """
 
 import os
@@ -58,21 +63,62 @@ def tcl_config():
     )
 
 
+def cflags():
+    flags = ["-std=c11", "-Wall", "-Wextra", "-Werror"]
+    if os.environ.get("AG_DEBUG"):
+        flags += ["-O0", "-g3"]
+    return flags
+
+
+def pkg_config(package):
+    """(include dirs, libraries, library dirs) of a pkg-config package, or
+    None if pkg-config or the package is missing."""
+    try:
+        out = subprocess.run(
+            ["pkg-config", "--cflags", "--libs", package],
+            check=True, capture_output=True, text=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    flags = shlex.split(out)
+    return ([f[2:] for f in flags if f.startswith("-I")],
+            [f[2:] for f in flags if f.startswith("-l")],
+            [f[2:] for f in flags if f.startswith("-L")])
+
+
+def glib_extension():
+    found = pkg_config("glib-2.0")
+    if found is None:
+        if os.environ.get("AG_REQUIRE_GLIB"):
+            sys.exit("asyncio-guest: glib-2.0 not found by pkg-config "
+                     "(Debian: apt-get install libglib2.0-dev pkg-config)")
+        print("asyncio-guest: glib-2.0 not found by pkg-config; building "
+              "without the native GLib waker", file=sys.stderr)
+        return []
+    includes, libraries, library_dirs = found
+    return [Extension(
+        "asyncio_guest._glib",
+        sources=[CORE + "glibmodule.c", CORE + "waker-glib.c"],
+        depends=[CORE + "guest.h"],
+        include_dirs=includes,
+        libraries=libraries,
+        library_dirs=library_dirs,
+        extra_compile_args=cflags(),
+    )]
+
+
 def extension():
     sources = ["module.c", "guest.c", "waker-tcl.c", "loop-uv.c"]
     sources += platform_sources()
     includes, stub_lib = tcl_config()
-    cflags = ["-std=c11", "-Wall", "-Wextra", "-Werror"]
-    if os.environ.get("AG_DEBUG"):
-        cflags += ["-O0", "-g3"]
     return Extension(
         "asyncio_guest._core",
         sources=[CORE + s for s in sources],
         depends=[CORE + "guest.h"],
         include_dirs=includes,
-        extra_compile_args=cflags,
+        extra_compile_args=cflags(),
         extra_objects=[stub_lib],
     )
 
 
-setup(ext_modules=[extension()])
+setup(ext_modules=[extension()] + glib_extension())

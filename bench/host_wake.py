@@ -5,6 +5,8 @@ the time until the guest's reader callback runs (on the host thread) is one
 sample (bench/core_bench.py: wake_latency).  Each host runs in its own
 process (Qt bindings cannot share one).  Needs a display for Tk and GTK;
 Qt uses the offscreen platform, pygame SDL's dummy driver.
+GTK is measured with each waker: gtk3/gtk4 (the C GLib waker, the
+default) and gtk3-py/gtk4-py (the PyGObject idle-source waker).
 
     python bench/host_wake.py [--samples 2000] [--hosts queue,tk,...]
 """
@@ -24,7 +26,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from core_bench import pct, wake_latency  # noqa: E402
 
 HOSTS = ["native", "queue", "tk", "PySide6", "PyQt6", "PyQt5", "gtk3", "gtk4",
-         "pygame", "asyncio", "tornado", "trio"]
+         "gtk3-py", "gtk4-py", "pygame", "asyncio", "tornado", "trio"]
 
 
 def factory(loop: str) -> Any:
@@ -59,13 +61,15 @@ def measure(host: str, loop: str, n: int) -> list[float]:
         result = qt.run(wake_latency, n, loop_factory=f, binding=host)
         del app
         return result
-    if host in ("gtk3", "gtk4"):
+    if host in ("gtk3", "gtk4", "gtk3-py", "gtk4-py"):
+        # gtkN: the default (C) GLib waker; gtkN-py: the PyGObject one
         import gi
 
-        gi.require_version("Gtk", "3.0" if host == "gtk3" else "4.0")
+        gi.require_version("Gtk", "3.0" if host.startswith("gtk3") else "4.0")
         from asyncio_guest import gtk
 
-        return gtk.run(wake_latency, n, loop_factory=f)
+        return gtk.run(wake_latency, n, loop_factory=f,
+                       waker="python" if host.endswith("-py") else "native")
     if host == "pygame":
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
         os.environ.setdefault("SDL_AUDIODRIVER", "dummy")

@@ -1,9 +1,23 @@
 """GLib / GTK (3 or 4, through PyGObject) as the host loop.
 
-The backend thread wakes GLib by attaching an idle source to the host's
-``GLib.MainContext`` (``g_source_attach`` is thread-safe and wakes a context
-that is polling).  The source calls the tick once and returns
-``GLib.SOURCE_REMOVE``; no exception ever escapes into GLib.
+Wake-up (``waker=``):
+
+* ``"native"`` (the default where ``asyncio_guest._glib`` was built, i.e.
+  GLib's headers were present at install time): the C core's GLib waker.
+  Two persistent ``GSource`` s live on the host's ``GMainContext``; the
+  backend thread makes one ready with ``g_source_set_ready_time(s, 0)`` —
+  thread-safe, wakes a context blocked in ``poll()``, allocates nothing and
+  needs no GIL.  The source's dispatch takes the GIL on the host thread and
+  runs the tick.  It serves the thread-default context (the one
+  ``context=None`` picks).
+* ``"python"``: the backend thread takes the GIL and attaches a one-shot
+  ``GLib.Idle`` source through PyGObject (``g_source_attach`` is thread-safe
+  too).  Used for an explicitly given context that is not the
+  thread-default one, and where ``_glib`` is missing.
+
+``"auto"`` (default) picks the first that applies; the environment variable
+``ASYNCIO_GUEST_GLIB_WAKER`` (``auto``, ``native``, ``python``) changes the
+default.  Either way no exception ever escapes into GLib.
 
 Priorities (smaller runs first; GLib dispatches only the ready sources of
 the best priority in each iteration):
@@ -60,7 +74,9 @@ Typical use (GTK 4; GTK 3 alike)::
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, Optional, TypeVar
@@ -71,7 +87,13 @@ from gi.repository import (  # type: ignore[import-untyped, unused-ignore]
 from . import _run
 from ._run import GuestRun
 
-__all__ = ["start", "run", "signal_handler", "PRIORITY", "BUSY_PRIORITY"]
+try:
+    from . import _glib
+except ImportError:  # built without GLib's headers
+    _glib = None  # type: ignore[assignment, unused-ignore]
+
+__all__ = ["start", "run", "signal_handler", "native_waker_available",
+           "PRIORITY", "BUSY_PRIORITY"]
 
 T = TypeVar("T")
 
@@ -130,6 +152,38 @@ class _Poster:
         self.closed = True
 
 
+def native_waker_available() -> bool:
+    """Whether the C GLib waker (``asyncio_guest._glib``) was built."""
+    return _glib is not None
+
+
+ENV_VAR = "ASYNCIO_GUEST_GLIB_WAKER"
+
+
+def _pick_waker(waker: Optional[str], ctx: Any, explicit: bool) -> bool:
+    """True for the native waker."""
+    if waker is None:
+        waker = os.environ.get(ENV_VAR) or "auto"
+    if waker not in ("auto", "native", "python"):
+        raise ValueError(
+            "asyncio_guest.gtk: waker must be 'auto', 'native' or 'python', "
+            f"not {waker!r}")
+    if waker == "python":
+        return False
+    reason = None
+    if _glib is None:
+        reason = ("asyncio_guest._glib was not built (GLib's headers were "
+                  "missing at install time: Debian libglib2.0-dev)")
+    elif explicit and ctx != GLib.MainContext.ref_thread_default():
+        reason = ("it serves this thread's thread-default GLib.MainContext "
+                  "only, and context= is another one")
+    if reason is None:
+        return True
+    if waker == "native":
+        raise RuntimeError(f"asyncio_guest.gtk: no native waker: {reason}")
+    return False
+
+
 def _context_of(context: Any) -> Any:
     if context is None:
         return GLib.MainContext.ref_thread_default()
@@ -150,6 +204,7 @@ def start(
     priority: int = PRIORITY,
     busy_priority: int = BUSY_PRIORITY,
     host_uses_signal_set_wakeup_fd: Optional[bool] = None,
+    waker: Optional[str] = None,
 ) -> GuestRun:
     """Start ``async_fn(*args)`` as a guest of the GLib main loop.
 
@@ -176,25 +231,48 @@ def start(
             PyGObject's ``MainLoop.run()`` takes the wake-up fd (see the
             module's documentation).  False lets the guest take it, for a
             host loop that does not.
+        waker: ``"auto"``, ``"native"`` or ``"python"``: how the backend
+            thread wakes GLib (see the module's documentation).  Default:
+            ``$ASYNCIO_GUEST_GLIB_WAKER``, else ``"auto"``.
+            ``"native"`` raises RuntimeError where it cannot serve.
     """
     try:
         ctx = _context_of(context)
+        native = _pick_waker(waker, ctx, context is not None)
         poster = _Poster(ctx, priority, busy_priority)
         if host_uses_signal_set_wakeup_fd is None:
             host_uses_signal_set_wakeup_fd = True
     except BaseException:
         _run.close_if_coroutine(async_fn)
         raise
+    wakers: list[Any] = []
+
+    def native_waker(runner: Any) -> Any:
+        assert _glib is not None
+        w = _glib.GLibWaker(functools.partial(poster._call, runner._tick),
+                            priority, busy_priority)
+        wakers.append(w)
+        return w
+
+    def post_busy(fn: Callable[[], object]) -> None:
+        wakers[0].post_soon()
+
+    def on_closed() -> None:
+        poster.close()
+        for w in wakers:
+            w.close()
+
     runner = _run._Runner(
         async_fn,
         args,
-        post=poster.post,
-        post_soon=poster.post_busy,
+        post=None if native else poster.post,
+        post_soon=post_busy if native else poster.post_busy,
         done_callback=done_callback or _run.report_main_task,
         loop_factory=loop_factory,
         host_uses_wakeup_fd=bool(host_uses_signal_set_wakeup_fd),
         debug=debug,
-        on_closed=poster.close,
+        native_waker=native_waker if native else None,
+        on_closed=on_closed,
     )
     runner.gtk_poster = poster  # type: ignore[attr-defined]
     return GuestRun(runner)
@@ -212,6 +290,7 @@ def run(
     window: Any = None,
     context: Any = None,
     host_uses_signal_set_wakeup_fd: Optional[bool] = None,
+    waker: Optional[str] = None,
 ) -> Optional[T]:
     """Run ``async_fn(*args)`` as a guest of a ``GLib.MainLoop``; the
     ``asyncio.run`` of a GTK (3 or 4) program.
@@ -264,7 +343,8 @@ def run(
 
     guest = start(async_fn, *args, done_callback=done,
                   loop_factory=loop_factory, debug=debug, context=ctx,
-                  host_uses_signal_set_wakeup_fd=host_uses_signal_set_wakeup_fd)
+                  host_uses_signal_set_wakeup_fd=host_uses_signal_set_wakeup_fd,
+                  waker=waker)
     guest._runner.gtk_poster.on_interrupt = on_interrupt  # type: ignore
     handler_ids: list[int] = []
     if window is not None:

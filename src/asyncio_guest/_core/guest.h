@@ -7,9 +7,12 @@
  *   backend-<os>.c     "wait until this fd is readable or a deadline passes,
  *                      unless woken": one file per platform, chosen by the
  *                      build (setup.py), never by #ifdef.
- *   waker-<host>.c     "tell the host thread to run a tick": Tcl today.
+ *   waker-<host>.c     "tell the host thread to run a tick": Tcl (built
+ *                      into _core), GLib (its own extension, _glib, built
+ *                      where GLib's headers exist).
  *   module.c           the Python glue: types, argument checks, and the one
  *                      place where a negative errno becomes a Python error.
+ *   glibmodule.c       the same for asyncio_guest._glib.
  *
  * Naming follows libuv: ag_ is callable from module.c, ag__ is internal to
  * the core, static helpers carry no prefix.  Every function that can fail
@@ -97,6 +100,39 @@ const char *ag_tcl_version(void);
 int ag_tcl_waker_post_soon(ag_tcl_waker_t *w);
 /* Host thread: no further ticks; frees once no queued event refers to it. */
 void ag_tcl_waker_close(ag_tcl_waker_t *w);
+
+/* A waker made by another extension (asyncio_guest._glib) reaches the Guest
+ * as a PyCapsule with this name holding its ag_waker_t*, taken from the
+ * waker object's `_ag_waker` attribute; the Guest keeps a reference to that
+ * object until its backend thread is joined. */
+#define AG_WAKER_CAPSULE "asyncio_guest._core.waker.v1"
+
+/* ---- waker-glib.c: the native GLib waker --------------------------------- */
+
+/* Two persistent GSources on the calling thread's thread-default
+ * GMainContext; the backend thread sets one's ready time (thread-safe, no
+ * GIL, no allocation).  Dispatching calls fire(data) on the host thread. */
+typedef struct ag_glib_waker_s ag_glib_waker_t;
+
+/* G_PRIORITY_DEFAULT and G_PRIORITY_DEFAULT_IDLE (checked in waker-glib.c). */
+#define AG_GLIB_PRIORITY_DEFAULT 0
+#define AG_GLIB_PRIORITY_DEFAULT_IDLE 200
+
+/* Host thread. */
+int ag_glib_waker_new(int priority, int busy_priority,
+                      void (*fire)(void *data), void *data,
+                      ag_glib_waker_t **out);
+ag_waker_t *ag_glib_waker_base(ag_glib_waker_t *w);
+/* The GMainContext* the waker posts to. */
+void *ag_glib_waker_context(ag_glib_waker_t *w);
+/* Host thread: a tick at busy_priority (the slice ran out). */
+int ag_glib_waker_post_soon(ag_glib_waker_t *w);
+/* Host thread: no further ticks.  Idempotent. */
+void ag_glib_waker_close(ag_glib_waker_t *w);
+/* Closes, then frees: only once no thread can post any more. */
+void ag_glib_waker_free(ag_glib_waker_t *w);
+/* The GLib the process runs (not the headers'). */
+void ag_glib_version(unsigned *major, unsigned *minor, unsigned *micro);
 
 /* ---- loop-uv.c: what a uvloop loop has to do --------------------------- */
 

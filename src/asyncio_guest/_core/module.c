@@ -6,6 +6,9 @@
  *              code calling it between ticks wakes a stale poll
  *   TclWaker   the native Tk waker (waker-tcl.c)
  *
+ * Guest also takes a native waker from another extension of ours (the GLib
+ * one, asyncio_guest._glib) through a capsule (AG_WAKER_CAPSULE).
+ *
  * Negative errno values from the core become Python exceptions in exactly
  * one place: set_core_error().
  */
@@ -245,7 +248,7 @@ typedef struct {
   PyObject_HEAD
   ag_guest_t g;
   py_waker_t py_waker;
-  PyObject *tcl_waker;  /* a TclWaker, or NULL for the Python waker */
+  PyObject *native_waker;  /* TclWaker, GLibWaker, or NULL: Python waker */
   int started;
   int backend_fd;
 } GuestObject;
@@ -287,13 +290,24 @@ static int guest_init(PyObject *op, PyObject *args, PyObject *kwds) {
       set_core_error(-EBADF, "Guest");
       return -1;
     }
-    self->tcl_waker = Py_NewRef(post);
+    self->native_waker = Py_NewRef(post);
     waker = ag_tcl_waker_base(((TclWakerObject *) post)->w);
+  } else if (PyObject_HasAttrString(post, "_ag_waker")) {
+    /* A waker from another of our extensions (asyncio_guest._glib). */
+    PyObject *capsule = PyObject_GetAttrString(post, "_ag_waker");
+    if (capsule == NULL)
+      return -1;
+    waker = PyCapsule_GetPointer(capsule, AG_WAKER_CAPSULE);
+    Py_DECREF(capsule);
+    if (waker == NULL)
+      return -1;
+    self->native_waker = Py_NewRef(post);
   } else {
     if (!PyCallable_Check(post) || tick == NULL || !PyCallable_Check(tick)) {
       PyErr_SetString(PyExc_TypeError,
-                      "Guest: post must be a TclWaker, or a callable "
-                      "run_sync_soon_threadsafe with a callable tick");
+                      "Guest: post must be a native waker (TclWaker, "
+                      "GLibWaker), or a callable run_sync_soon_threadsafe "
+                      "with a callable tick");
       return -1;
     }
     self->py_waker.base.post = py_waker_post;
@@ -447,7 +461,7 @@ static int guest_traverse(PyObject *op, visitproc visit, void *arg) {
   Py_VISIT(Py_TYPE(op));
   Py_VISIT(self->py_waker.post);
   Py_VISIT(self->py_waker.tick);
-  Py_VISIT(self->tcl_waker);
+  Py_VISIT(self->native_waker);
   return 0;
 }
 
@@ -460,7 +474,7 @@ static int guest_clear(PyObject *op) {
     PyErr_WriteUnraisable(op);
   Py_CLEAR(self->py_waker.post);
   Py_CLEAR(self->py_waker.tick);
-  Py_CLEAR(self->tcl_waker);
+  Py_CLEAR(self->native_waker);
   return 0;
 }
 
@@ -506,7 +520,8 @@ static PyType_Slot guest_slots[] = {
      "Guest(backend_fd, post, tick=None, *, signal_fd=-1)\n--\n\n"
      "A backend thread waiting on backend_fd (and signal_fd, if given) in\n"
      "lockstep with the host.\n"
-     "post is a TclWaker, or run_sync_soon_threadsafe: the thread then\n"
+     "post is a native waker (TclWaker, _glib.GLibWaker), or\n"
+     "run_sync_soon_threadsafe: the thread then\n"
      "calls post(tick) (taking the GIL for that call only)."},
     {Py_tp_init, guest_init},
     {Py_tp_dealloc, guest_dealloc},

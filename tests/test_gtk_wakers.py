@@ -1,0 +1,253 @@
+"""The two ways the GTK host is woken: the C GLib waker (asyncio_guest._glib,
+the default) and the PyGObject idle-source waker written in Python.
+
+tests/test_gtk.py runs with the default (native) waker in this process; the
+whole of it runs again with ``ASYNCIO_GUEST_GLIB_WAKER=python`` in a child
+pytest (``test_gtk_suite_with_python_waker``), GTK 4 child included.  The
+tests below check the native waker itself: it is the one in use, it wakes a
+context blocked in poll() from another thread without the GIL, it stops
+when closed, it shares PyGObject's GLib, and bad input is refused clearly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+import pytest
+
+import gi
+
+gi.require_version("GLib", "2.0")
+from gi.repository import GLib  # noqa: E402
+
+from asyncio_guest import _glib, gtk as guest_gtk  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WATCHDOG = 20.0
+
+
+def iterate_until(ctx: Any, cond: Any, timeout: float = WATCHDOG) -> None:
+    """Iterate ``ctx`` (blocking) until cond() is true; a GLib timeout is the
+    hang guard."""
+    expired: list[bool] = []
+    src = GLib.timeout_source_new(int(timeout * 1000))
+    src.set_callback(lambda *a: expired.append(True) or False)
+    src.attach(ctx)
+    try:
+        while not cond() and not expired:
+            ctx.iteration(True)
+    finally:
+        src.destroy()
+    assert not expired, "timed out"
+
+
+def test_native_waker_is_built_and_is_the_default(loop_factory: Any) -> None:
+    assert guest_gtk.native_waker_available()
+    assert os.environ.get(guest_gtk.ENV_VAR) in (None, "", "auto", "native")
+    seen: dict[str, Any] = {}
+
+    async def main() -> str:
+        await asyncio.sleep(0.01)
+        return "ok"
+
+    def done(task: Any) -> None:
+        seen["result"] = task.result()
+
+    run = guest_gtk.start(main, done_callback=done, loop_factory=loop_factory)
+    guest = run._runner._guest  # the C Guest
+    iterate_until(GLib.MainContext.default(), lambda: run.done)
+    assert seen["result"] == "ok"
+    # The backend thread posted through C: the Python poster never ran.
+    assert guest.posts >= 1
+    assert run._runner._post is None
+
+
+def test_python_waker_when_asked(loop_factory: Any,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, Any] = {}
+    posts: list[int] = []
+    post = guest_gtk._Poster.post
+
+    def counting_post(self: Any, fn: Any) -> None:
+        posts.append(threading.get_ident())
+        post(self, fn)
+
+    monkeypatch.setattr(guest_gtk._Poster, "post", counting_post)
+
+    async def main() -> str:
+        await asyncio.sleep(0.01)
+        return "ok"
+
+    run = guest_gtk.start(main, done_callback=lambda t: seen.update(r=t.result()),
+                          loop_factory=loop_factory, waker="python")
+    assert run._runner._post is not None
+    iterate_until(GLib.MainContext.default(), lambda: run.done)
+    assert seen["r"] == "ok"
+    # the backend thread posted through PyGObject
+    assert posts and threading.get_ident() not in posts
+
+
+def test_bad_waker_values_are_refused(loop_factory: Any) -> None:
+    async def main() -> None:
+        pass
+
+    with pytest.raises(ValueError, match="waker must be"):
+        guest_gtk.start(main, waker="fast")
+    other = GLib.MainContext()
+    with pytest.raises(RuntimeError, match="thread-default"):
+        guest_gtk.start(main, context=other, waker="native")
+    # auto with another context picks the Python waker and works
+    seen: dict[str, Any] = {}
+    run = guest_gtk.start(main, context=other, loop_factory=loop_factory,
+                          done_callback=lambda t: seen.update(done=True))
+    assert run._runner._post is not None  # Python waker
+    iterate_until(other, lambda: run.done)
+    assert seen == {"done": True}
+
+
+def test_native_waker_on_a_pushed_thread_default_context(
+        loop_factory: Any) -> None:
+    ctx = GLib.MainContext()
+    ctx.push_thread_default()
+    try:
+        seen: dict[str, Any] = {}
+
+        async def main() -> int:
+            await asyncio.sleep(0.02)
+            return 7
+
+        run = guest_gtk.start(main, context=ctx, waker="native",
+                              loop_factory=loop_factory,
+                              done_callback=lambda t: seen.update(r=t.result()))
+        assert run._runner._post is None
+        iterate_until(ctx, lambda: run.done)
+        assert seen == {"r": 7}
+    finally:
+        ctx.pop_thread_default()
+
+
+def test_glib_waker_wakes_a_blocked_context_from_another_thread() -> None:
+    """The backend's post (g_source_set_ready_time from another thread)
+    ends a blocking iteration.  Posted here from a Python thread through
+    the same C function, via a Guest whose backend fd becomes readable."""
+    import socket
+
+    from asyncio_guest import _core
+
+    ctx = GLib.MainContext.default()
+    fired: list[int] = []
+    waker = _glib.GLibWaker(lambda: fired.append(threading.get_ident()))
+    a, b = socket.socketpair()
+    try:
+        guest = _core.Guest(a.fileno(), waker)
+        guest.arm(None)
+        t = threading.Timer(0.05, lambda: b.send(b"x"))
+        t.start()
+        iterate_until(ctx, lambda: bool(fired))
+        assert fired == [threading.get_ident()]  # on this (the host) thread
+        assert guest.posts == 1
+        t.join()
+        guest.close()
+    finally:
+        waker.close()
+        a.close()
+        b.close()
+
+
+def test_glib_waker_close_stops_dispatch_and_refuses_posts() -> None:
+    ctx = GLib.MainContext.default()
+    fired: list[str] = []
+    waker = _glib.GLibWaker(lambda: fired.append("busy"))
+    waker.post_soon()
+    waker.close()
+    waker.close()  # idempotent
+    deadline = time.monotonic() + 0.2
+    while time.monotonic() < deadline:
+        ctx.iteration(False)
+    assert fired == []
+    with pytest.raises(RuntimeError, match="closed"):
+        waker.post_soon()
+
+
+def test_glib_waker_priorities() -> None:
+    """post_soon uses busy_priority: GLib runs a ready source of a better
+    priority first."""
+    ctx = GLib.MainContext.default()
+    order: list[str] = []
+    waker = _glib.GLibWaker(lambda: order.append("busy"), GLib.PRIORITY_DEFAULT,
+                            GLib.PRIORITY_LOW)
+    try:
+        GLib.idle_add(lambda: order.append("idle") and False,
+                      priority=GLib.PRIORITY_DEFAULT_IDLE)
+        waker.post_soon()
+        iterate_until(ctx, lambda: len(order) == 2)
+        assert order == ["idle", "busy"]
+    finally:
+        waker.close()
+
+
+def test_glib_waker_callback_errors_do_not_reach_glib() -> None:
+    ctx = GLib.MainContext.default()
+    calls: list[int] = []
+    unraisable: list[Any] = []
+
+    def callback() -> None:
+        calls.append(1)
+        raise ValueError("boom")
+
+    old = sys.unraisablehook
+    sys.unraisablehook = unraisable.append
+    waker = _glib.GLibWaker(callback)
+    try:
+        waker.post_soon()
+        iterate_until(ctx, lambda: bool(calls))
+        waker.post_soon()  # still usable
+        iterate_until(ctx, lambda: len(calls) == 2)
+    finally:
+        sys.unraisablehook = old
+        waker.close()
+    assert [type(u.exc_value) for u in unraisable] == [ValueError, ValueError]
+
+
+def test_glib_waker_bad_arguments() -> None:
+    with pytest.raises(TypeError, match="callable"):
+        _glib.GLibWaker(42)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        _glib.GLibWaker(lambda: None, "high")  # type: ignore[arg-type]
+
+
+def test_one_glib_in_the_process() -> None:
+    """_glib and PyGObject use the same libglib (two would be two sets of
+    main contexts)."""
+    from gi import _gi  # noqa: F401  (loads PyGObject's libglib)
+
+    with open("/proc/self/maps") as f:
+        paths = {os.path.realpath(line.split()[-1]) for line in f
+                 if os.path.basename(line.split()[-1]).startswith(
+                     "libglib-2.0.so")}
+    assert len(paths) == 1, paths
+    # the version _glib reports is the running library's, not its headers'
+    import ctypes
+    lib = ctypes.CDLL(paths.pop())
+    assert _glib.GLIB_VERSION == tuple(
+        ctypes.c_uint.in_dll(lib, f"glib_{part}_version").value
+        for part in ("major", "minor", "micro"))
+
+
+def test_gtk_suite_with_python_waker() -> None:
+    """All of tests/test_gtk.py (GTK 3 here, GTK 4 in its own child) with the
+    Python waker."""
+    env = dict(os.environ, ASYNCIO_GUEST_GLIB_WAKER="python")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         os.path.join(HERE, "test_gtk.py")],
+        env=env, capture_output=True, text=True, timeout=600)
+    tail = proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert proc.returncode == 0, tail
+    assert " passed" in proc.stdout and "skipped" not in proc.stdout, tail
