@@ -788,3 +788,22 @@ if OTHERS:  # a child run tests one binding and starts no children
         tail = "\n".join(out.splitlines()[-25:])
         assert proc.returncode == 0, f"{name} tests failed:\n{tail}"
         assert " passed" in tail and "skipped" not in tail, tail
+
+
+def test_warns_about_pyside6_6_12_0(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PySide6 6.12.0 loses a reference to None on each void call (a demo
+    aborted at exit with none_dealloc); choosing it warns, others do not."""
+    import warnings
+
+    import PySide6
+
+    from asyncio_guest import qt as guest_qt
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        guest_qt._warn_known_bugs("PySide6")  # the installed one: no warning
+        guest_qt._warn_known_bugs("PyQt6")
+    monkeypatch.setattr(PySide6, "__version__", "6.12.0")
+    if sys.version_info < (3, 12):
+        with pytest.warns(RuntimeWarning, match="6.12.0.*none_dealloc"):
+            guest_qt._warn_known_bugs("PySide6")

@@ -54,6 +54,7 @@ import importlib
 import inspect
 import os
 import sys
+import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any, Optional, TypeVar
 
@@ -156,7 +157,23 @@ def _qt(name: str) -> _Qt:
     qt = _qts.get(name)
     if qt is None:
         qt = _qts[name] = _Qt(name)
+        _warn_known_bugs(name)
     return qt
+
+
+def _warn_known_bugs(name: str) -> None:
+    """Bindings known to break a program whatever the guest does."""
+    if name != "PySide6" or sys.version_info >= (3, 12):
+        return  # from 3.12 on None is immortal
+    import PySide6
+
+    if PySide6.__version__ == "6.12.0":
+        warnings.warn(
+            "PySide6 6.12.0 drops a reference to None on every call of a "
+            "void method (QAbstractButton.click(), QWidget.setEnabled(), "
+            "...); on Python < 3.12 the interpreter then aborts at exit "
+            "(\"none_dealloc\").  Use PySide6 6.11.", RuntimeWarning,
+            stacklevel=4)
 
 
 def _receiver_class(qt: _Qt, kind: str) -> type:
