@@ -6,6 +6,11 @@ GTK 3) by the same tests in a child pytest process,
 ``test_gtk4_in_subprocess``.  ``ASYNCIO_GUEST_GTK_VERSION`` chooses the
 version a process tests ("3.0" by default).
 
+Nested GLib loops are tested as GUI programs make them: modal dialogs
+(GTK 3 ``Gtk.Dialog.run()``, GTK 4 a nested ``GLib.MainLoop``) run from a
+plain signal handler and from a coroutine.  Real X input (a click, typing)
+comes through the X server from xdotool.
+
 Waiting is done with GLib timers and deadlines, never speed assertions: a
 wake-up that never comes shows as a failed test (a watchdog timer cancels
 the run and records the failure), not as a hang.
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -25,6 +31,7 @@ import pytest
 import gi
 
 import asyncio_guest
+from asyncio_guest import _drivers
 
 VERSION = os.environ.get("ASYNCIO_GUEST_GTK_VERSION", "3.0")
 CHILD = os.environ.get("ASYNCIO_GUEST_GTK_TEST_CHILD") == "1"
@@ -113,6 +120,65 @@ class Watchdog:
 
 def posts(run: Any) -> int:
     return int(run._runner._guest.posts)
+
+
+@pytest.fixture
+def loop_nesting(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Records how deeply guest loop slices nest (1 = never)."""
+    depth = {"now": 0, "max": 0}
+    for cls in (_drivers.SelectorDriver, _drivers.UVLoopDriver):
+        def run(self: Any, end: float, _original: Any = cls.run) -> None:
+            depth["now"] += 1
+            depth["max"] = max(depth["max"], depth["now"])
+            try:
+                _original(self, end)
+            finally:
+                depth["now"] -= 1
+
+        monkeypatch.setattr(cls, "run", run)
+    return depth
+
+
+class Modal:
+    """A modal dialog run by a nested GLib main loop.
+
+    GTK 3: a ``Gtk.Dialog`` and its ``run()``.  GTK 4 has no ``run()``: a
+    modal transient window and a nested ``GLib.MainLoop().run()`` play that
+    role (what ``gtk_dialog_run`` did)."""
+
+    def __init__(self, Gtk: Any, parent: Any) -> None:
+        self.gtk4 = is_gtk4(Gtk)
+        self.running = False
+        self.response: Any = None
+        if self.gtk4:
+            self.dialog = Gtk.Window(title="modal", transient_for=parent,
+                                     modal=True)
+            self.nested = GLib.MainLoop()
+        else:
+            self.dialog = Gtk.Dialog(title="modal", transient_for=parent,
+                                     modal=True)
+            self.dialog.add_button("OK", Gtk.ResponseType.OK)
+
+    def run(self) -> Any:
+        """Blocks in a nested GLib loop until :meth:`respond`."""
+        self.running = True
+        try:
+            if self.gtk4:
+                self.dialog.present()
+                self.nested.run()
+                return self.response
+            return self.dialog.run()
+        finally:
+            self.running = False
+            self.dialog.destroy()
+
+    def respond(self, response: Any) -> None:
+        """Ends :meth:`run` (from a callback of the nested loop)."""
+        if self.gtk4:
+            self.response = response
+            self.nested.quit()
+        else:
+            self.dialog.response(response)
 
 
 # -- run ---------------------------------------------------------------------
@@ -441,6 +507,342 @@ def test_callback_exception_never_escapes_into_glib(Gtk, loop_factory,
 
     assert guest_gtk.run(main, loop_factory=loop_factory) == "alive"
     assert len(reported) == 1 and isinstance(reported[0], ValueError)
+
+
+# -- modal dialogs (nested GLib loops) --------------------------------------------
+
+def test_modal_dialog_from_plain_handler_guest_keeps_running(
+        Gtk, window, loop_factory, loop_nesting):
+    """A plain GTK signal handler runs a modal dialog (GTK 3
+    ``Gtk.Dialog.run()``, GTK 4 a nested ``GLib.MainLoop``).  The guest's
+    ticks are dispatched by the nested loop: timers and socket I/O go on
+    during the dialog, and the guest itself closes it."""
+    button = Gtk.Button(label="open dialog")
+    add_child(Gtk, window, button)
+    show(Gtk, window)
+    progress = {"n": 0}
+    info: dict[str, Any] = {}
+    ok = Gtk.ResponseType.OK
+
+    def on_click(widget: Any) -> None:  # plain: not a guest task
+        modal = Modal(Gtk, window)
+        info["depth in handler"] = GLib.main_depth()
+        info["before"] = progress["n"]
+        info["modal"] = modal
+        info["response"] = modal.run()
+        info["after"] = progress["n"]
+
+    button.connect("clicked", on_click)
+
+    def modal_guard() -> bool:  # the guest never closed the dialog
+        info["guard ran"] = True
+        if "after" not in info and "modal" in info:
+            info["guard fired"] = True
+            info["modal"].respond(Gtk.ResponseType.CANCEL)
+        return GLib.SOURCE_REMOVE
+
+    guard = GLib.timeout_add(10_000, modal_guard)
+
+    async def echo(reader: Any, writer: Any) -> None:
+        while line := await reader.readline():
+            writer.write(line.upper())
+            await writer.drain()
+        writer.close()
+
+    wd = Watchdog()
+
+    async def main() -> int:
+        wd.arm(asyncio_guest.current_run())
+        server = await asyncio.start_server(echo, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        after(30, lambda: button.emit("clicked"))  # from a GLib timer
+        while "modal" not in info:
+            progress["n"] += 1
+            await asyncio.sleep(0.005)
+        # The dialog's nested loop is running now, and dispatching us.
+        info["depth in guest"] = GLib.main_depth()
+        start = progress["n"]
+        while progress["n"] < start + 20:
+            progress["n"] += 1
+            await asyncio.sleep(0.005)
+        echoes = []
+        for i in range(5):
+            writer.write(f"during dialog {i}\n".encode())
+            await writer.drain()
+            echoes.append(await reader.readline())
+        info["echoes"] = echoes
+        info["running when responding"] = info["modal"].running
+        info["modal"].respond(ok)  # ends the plain handler's nested loop
+        while "after" not in info:
+            await asyncio.sleep(0.005)
+        # After the dialog: the guest carries on in the outer loop.
+        info["depth after"] = GLib.main_depth()
+        writer.write(b"after dialog\n")
+        info["echo after"] = await reader.readline()
+        writer.close()
+        await writer.wait_closed()
+        server.close()
+        await server.wait_closed()
+        return progress["n"]
+
+    total = guest_gtk.run(main, loop_factory=loop_factory, window=window)
+    wd.disarm()
+    if "guard ran" not in info:
+        GLib.source_remove(guard)
+    assert not wd.fired
+    assert "guard fired" not in info
+    assert info["running when responding"]
+    assert info["response"] == ok
+    # The guest advanced 20 timer steps and 5 socket round trips while the
+    # plain handler was blocked in the dialog's loop...
+    assert info["after"] - info["before"] >= 20
+    assert info["echoes"] == [f"DURING DIALOG {i}\n".encode()
+                              for i in range(5)]
+    # ... because the nested loop dispatched its ticks: one dispatch level
+    # deeper than the handler, which itself ran from the outer loop.
+    assert info["depth in handler"] == 1
+    assert info["depth in guest"] == 2
+    assert info["depth after"] == 1
+    assert info["echo after"] == b"AFTER DIALOG\n"
+    assert total >= info["after"]
+    assert loop_nesting["max"] == 1  # never a tick inside a tick
+
+
+@pytest.mark.parametrize("where", ["signal_handler", "main"])
+def test_modal_dialog_from_coroutine(Gtk, window, loop_factory,
+                                     loop_nesting, monkeypatch, where):
+    """A coroutine (an async signal handler, or the main coroutine) runs a
+    modal dialog: the nested GLib loop runs inside a guest tick.  GTK keeps
+    running (a GLib timer closes the dialog), the guest does not: it cannot
+    tick inside its own tick, so its timers, tasks and the future a host
+    callback resolves all wait for the dialog to close; then everything
+    resumes, no exception reaches GLib, and the run ends cleanly."""
+    reported: list[BaseException] = []
+    monkeypatch.setattr(sys, "excepthook",
+                        lambda t, v, tb: reported.append(v))
+    button = Gtk.Button(label="open dialog")
+    add_child(Gtk, window, button)
+    show(Gtk, window)
+    progress = {"n": 0}
+    seen: dict[str, Any] = {}
+    ok = Gtk.ResponseType.OK
+    box: dict[str, Any] = {}
+
+    async def ticker() -> None:
+        while True:
+            progress["n"] += 1
+            await asyncio.sleep(0.005)
+
+    async def open_modal() -> str:
+        loop = asyncio.get_running_loop()
+        run = asyncio_guest.current_run()
+        fut = loop.create_future()
+        modal = Modal(Gtk, window)
+        before = progress["n"]
+        posts_before = posts(run)
+        sleeper = asyncio.ensure_future(asyncio.sleep(0.01, "slept"))
+
+        def close_dialog() -> None:  # a GLib timer of the nested loop
+            seen["depth in dialog"] = GLib.main_depth()
+            seen["progress during"] = progress["n"] - before
+            seen["posts during"] = posts(run) - posts_before
+            seen["sleeper done during"] = sleeper.done()
+            fut.set_result("set during the dialog")
+            seen["fut done during"] = fut.done()
+            modal.respond(ok)
+
+        after(200, close_dialog)
+        seen["response"] = modal.run()  # a nested GLib loop inside a tick
+        seen["progress right after"] = progress["n"] - before
+        result = await fut
+        seen["sleeper"] = await sleeper
+        await asyncio.sleep(0.03)
+        seen["resumed"] = progress["n"] - before
+        return result
+
+    @guest_gtk.signal_handler
+    async def on_click(widget: Any) -> None:
+        seen["handler loop"] = asyncio.get_running_loop()
+        box["from handler"].set_result(await open_modal())
+
+    button.connect("clicked", on_click)
+    wd = Watchdog()
+
+    async def main() -> str:
+        wd.arm(asyncio_guest.current_run())
+        box["loop"] = asyncio.get_running_loop()
+        t = asyncio.create_task(ticker())
+        await asyncio.sleep(0.03)
+        if where == "main":
+            result = await open_modal()
+        else:
+            box["from handler"] = box["loop"].create_future()
+            after(0, lambda: button.emit("clicked"))
+            result = await box["from handler"]
+        t.cancel()
+        return result
+
+    result = guest_gtk.run(main, loop_factory=loop_factory, window=window)
+    wd.disarm()
+    assert not wd.fired
+    assert result == "set during the dialog"
+    assert seen["response"] == ok
+    if where == "signal_handler":
+        assert seen["handler loop"] is box["loop"]
+    # GTK ran the dialog's loop (the timer fired inside it, nested in the
+    # tick's dispatch), but the guest made no progress meanwhile, its
+    # backend thread was not even asked for a tick, and the 10 ms sleep
+    # that came due during the 200 ms dialog had not completed.
+    assert seen["depth in dialog"] == 2
+    assert seen["progress during"] == 0
+    assert seen["posts during"] == 0
+    assert not seen["sleeper done during"]
+    assert seen["fut done during"]
+    assert seen["progress right after"] == 0
+    # Then the guest resumed: the sleep completed, the ticker went on.
+    assert seen["sleeper"] == "slept"
+    assert seen["resumed"] > 0
+    assert loop_nesting["max"] == 1  # never a tick inside a tick
+    assert reported == []  # nothing escaped into GLib
+    assert box["loop"].is_closed()
+    assert asyncio_guest.current_run() is None
+
+
+# -- real X input ----------------------------------------------------------------
+
+def xdotool() -> str:
+    path = shutil.which("xdotool")
+    if path is None:  # an error, not a skip: this test is part of the suite
+        pytest.fail("xdotool is not installed (apt-get install xdotool)")
+    return path
+
+
+def center_in_window(Gtk: Any, window: Any, widget: Any) -> tuple[int, int]:
+    """The centre of ``widget`` in the coordinates of ``window``'s X window."""
+    w, h = widget.get_allocated_width(), widget.get_allocated_height()
+    if is_gtk4(Gtk):
+        x, y = widget.translate_coordinates(window, w / 2, h / 2)
+        dx, dy = window.get_surface_transform()  # CSD shadows, if any
+        return int(x + dx), int(y + dy)
+    x, y = widget.translate_coordinates(window, w // 2, h // 2)
+    return int(x), int(y)
+
+
+def test_real_x_click_and_typing_reach_async_handlers(Gtk, window,
+                                                       loop_factory):
+    """Real pointer and keyboard input, through the X server (XTEST, driven
+    by xdotool run as asyncio subprocesses of the guest): a click on a
+    Gtk.Button and typing into a Gtk.Entry reach ``signal_handler`` async
+    handlers, which run on the guest loop and do socket I/O."""
+    tool = xdotool()
+    title = f"asyncio_guest xdotool {os.getpid()} {id(window):x}"
+    window.set_title(title)
+    box_widget = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=4)
+    button = Gtk.Button(label="click me")
+    entry = Gtk.Entry()
+    for child in (button, entry):
+        child.set_size_request(160, 40)
+        if is_gtk4(Gtk):
+            box_widget.append(child)
+        else:
+            box_widget.pack_start(child, True, True, 0)
+    add_child(Gtk, window, box_widget)
+    show(Gtk, window)
+    box: dict[str, Any] = {}
+    got: list[Any] = []
+    changes: list[str] = []
+
+    async def upper(text: str) -> str:
+        """A round trip through the echo server started by main."""
+        reader, writer = await asyncio.open_connection("127.0.0.1",
+                                                       box["port"])
+        writer.write(text.encode() + b"\n")
+        await writer.drain()
+        reply = (await reader.readline()).decode().rstrip("\n")
+        writer.close()
+        await writer.wait_closed()
+        return reply
+
+    @guest_gtk.signal_handler
+    async def on_click(widget: Any) -> None:
+        got.append(("clicked", asyncio.get_running_loop(), widget))
+        reply = await upper("clicked")
+        widget.set_label(reply)
+        box["clicked"].set_result(reply)
+
+    @guest_gtk.signal_handler
+    async def on_changed(widget: Any) -> None:
+        changes.append(widget.get_text())
+
+    @guest_gtk.signal_handler
+    async def on_activate(widget: Any) -> None:  # Return in the entry
+        got.append(("activate", asyncio.get_running_loop(), widget))
+        box["typed"].set_result(await upper(widget.get_text()))
+
+    button.connect("clicked", on_click)
+    entry.connect("changed", on_changed)
+    entry.connect("activate", on_activate)
+
+    async def echo(reader: Any, writer: Any) -> None:
+        writer.write((await reader.readline()).upper())
+        await writer.drain()
+        writer.close()
+
+    async def xdo(*args: str) -> bytes:
+        proc = await asyncio.create_subprocess_exec(
+            tool, *args, stdout=asyncio.subprocess.PIPE)
+        out, _ = await proc.communicate()
+        assert proc.returncode == 0, (args, proc.returncode)
+        return out
+
+    wd = Watchdog()
+
+    async def main() -> Any:
+        wd.arm(asyncio_guest.current_run())
+        loop = asyncio.get_running_loop()
+        box["clicked"] = loop.create_future()
+        box["typed"] = loop.create_future()
+        server = await asyncio.start_server(echo, "127.0.0.1", 0)
+        box["port"] = server.sockets[0].getsockname()[1]
+        # The window is found by its title once the X server shows it
+        # (--sync waits for it; no window manager, so it stays where GTK
+        # put it).
+        found = (await xdo("search", "--sync", "--onlyvisible", "--name",
+                           title)).split()
+        assert len(found) == 1, found
+        xid = found[0].decode()
+        while button.get_allocated_width() <= 1:  # laid out by GTK
+            await asyncio.sleep(0.01)
+        bx, by = center_in_window(Gtk, window, button)
+        await xdo("mousemove", "--window", xid, str(bx), str(by),
+                  "click", "1")
+        # (Timeouts: hang guards, with a clearer failure than the watchdog.)
+        box["label"] = await asyncio.wait_for(box["clicked"], 10)
+        # Keyboard: focus the entry, give the X window the input focus,
+        # type (XTEST key events) and press Return.
+        entry.grab_focus()
+        await xdo("windowfocus", "--sync", xid)
+        await xdo("type", "--delay", "1", "hello")
+        await xdo("key", "Return")
+        box["typed result"] = await asyncio.wait_for(box["typed"], 10)
+        server.close()
+        await server.wait_closed()
+        return loop
+
+    loop = guest_gtk.run(main, loop_factory=loop_factory, window=window)
+    wd.disarm()
+    assert not wd.fired
+    assert box["label"] == "CLICKED" == button.get_label()
+    assert ("clicked", loop, button) in got
+    assert ("activate", loop, entry) in got
+    assert box["typed result"] == "HELLO"
+    assert entry.get_text() == "hello"
+    # One "changed" per typed character, each handled by an async handler
+    # task (which reads the text when it runs: keys may arrive in between).
+    assert len(changes) == 5, changes
+    assert all("hello".startswith(c) for c in changes), changes
+    assert changes[-1] == "hello"
 
 
 # -- GTK 4, in its own process -------------------------------------------------
