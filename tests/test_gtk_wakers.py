@@ -1,9 +1,11 @@
 """The two ways the GTK host is woken: the C GLib waker (asyncio_guest._glib,
 the default) and the PyGObject idle-source waker written in Python.
 
-tests/test_gtk.py runs with the default (native) waker in this process; the
-whole of it runs again with ``ASYNCIO_GUEST_GLIB_WAKER=python`` in a child
-pytest (``test_gtk_suite_with_python_waker``), GTK 4 child included.  The
+tests/test_gtk.py runs with the defaults (native waker, threadless mode) in
+this process; the whole of it runs again in thread mode, with the native
+waker and with the Python one, in child pytests
+(``test_gtk_suite_in_thread_mode``), GTK 4 child included.  Threadless
+mode has tests of its own at the end.  The
 tests below check the native waker itself: it is the one in use, it wakes a
 context blocked in poll() from another thread without the GIL, it stops
 when closed, it shares PyGObject's GLib, and bad input is refused clearly.
@@ -27,6 +29,8 @@ gi.require_version("GLib", "2.0")
 from gi.repository import GLib  # noqa: E402
 
 from asyncio_guest import _glib, gtk as guest_gtk  # noqa: E402
+
+from guest_helpers import tids  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WATCHDOG = 20.0
@@ -240,10 +244,13 @@ def test_one_glib_in_the_process() -> None:
         for part in ("major", "minor", "micro"))
 
 
-def test_gtk_suite_with_python_waker() -> None:
-    """All of tests/test_gtk.py (GTK 3 here, GTK 4 in its own child) with the
-    Python waker."""
-    env = dict(os.environ, ASYNCIO_GUEST_GLIB_WAKER="python")
+@pytest.mark.parametrize("mode, waker", [("thread", "native"),
+                                         ("thread", "python")])
+def test_gtk_suite_in_thread_mode(mode: str, waker: str) -> None:
+    """All of tests/test_gtk.py (GTK 3 here, GTK 4 in its own child) in
+    thread mode, with each waker (this process runs it threadless)."""
+    env = dict(os.environ, ASYNCIO_GUEST_GLIB_WAKER=waker,
+               ASYNCIO_GUEST_MODE=mode)
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
          os.path.join(HERE, "test_gtk.py")],
@@ -251,3 +258,100 @@ def test_gtk_suite_with_python_waker() -> None:
     tail = proc.stdout[-3000:] + proc.stderr[-2000:]
     assert proc.returncode == 0, tail
     assert " passed" in proc.stdout and "skipped" not in proc.stdout, tail
+
+
+# -- threadless mode ------------------------------------------------------------
+
+def test_threadless_is_the_default_and_starts_no_thread(
+        loop_factory: Any) -> None:
+    assert os.environ.get(guest_gtk.MODE_ENV_VAR) in (None, "", "auto",
+                                                      "threadless")
+    before = tids()
+    seen: dict[str, Any] = {}
+
+    async def main() -> str:
+        seen["threads"] = tids()
+        # real I/O and a timer, all watched by GLib's own poll()
+        r, w = await asyncio.open_connection(*seen["addr"])
+        w.write(b"ping\n")
+        seen["echo"] = await r.readline()
+        w.close()
+        t0 = time.monotonic()
+        await asyncio.sleep(0.05)
+        seen["slept"] = time.monotonic() - t0
+        return "ok"
+
+    async def echo(r: Any, w: Any) -> None:
+        w.write(await r.readline())
+        await w.drain()
+        w.close()
+
+    import socket
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+    seen["addr"] = srv.getsockname()
+
+    def serve() -> None:
+        c, _ = srv.accept()
+        c.sendall(c.recv(100))
+        c.close()
+
+    t = threading.Thread(target=serve)
+    t.start()
+    try:
+        run = guest_gtk.start(main, loop_factory=loop_factory,
+                              done_callback=lambda k: seen.update(r=k.result()))
+        assert run._runner.threadless
+        iterate_until(GLib.MainContext.default(), lambda: run.done)
+    finally:
+        t.join()
+        srv.close()
+    assert seen["r"] == "ok" and seen["echo"] == b"ping\n"
+    assert seen["slept"] >= 0.05
+    # the serving thread is the only new thread: no backend thread
+    assert seen["threads"] - before == {str(t.native_id)}
+
+
+def test_threadless_stale_deadline_is_fixed_by_host_code(
+        loop_factory: Any) -> None:
+    """Host code (a GLib timeout) schedules guest work while the watcher
+    waits for a far deadline: the wake hook makes the watcher fire now."""
+    seen: dict[str, Any] = {}
+    fut_box: list[Any] = []
+
+    async def main() -> float:
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        fut_box.append(fut)
+        t0 = time.monotonic()
+        GLib.timeout_add(30, lambda: fut.set_result("from host") and False)
+        seen["value"] = await asyncio.wait_for(fut, 3600)
+        return time.monotonic() - t0
+
+    run = guest_gtk.start(main, loop_factory=loop_factory, mode="threadless",
+                          done_callback=lambda t: seen.update(r=t.result()))
+    iterate_until(GLib.MainContext.default(), lambda: run.done, timeout=10)
+    assert seen["value"] == "from host"
+    assert seen["r"] < 5.0
+
+
+def test_threadless_needs_the_native_waker() -> None:
+    async def main() -> None:
+        pass
+
+    with pytest.raises(RuntimeError, match="threadless mode needs"):
+        guest_gtk.start(main, waker="python", mode="threadless")
+    with pytest.raises(ValueError, match="mode must be"):
+        guest_gtk.start(main, mode="fast")
+    with pytest.raises(ValueError, match="1 or 2"):
+        _glib.GLibWaker(lambda: None, fds=[])
+    with pytest.raises(ValueError, match="bad fd"):
+        _glib.GLibWaker(lambda: None, fds=[-3])
+    w = _glib.GLibWaker(lambda: None, fds=[0])
+    try:
+        assert w.threadless
+        with pytest.raises(AttributeError):
+            w._ag_waker  # noqa: B018
+    finally:
+        w.close()

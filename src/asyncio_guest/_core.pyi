@@ -20,7 +20,7 @@ class Guest:
     def __init__(
         self,
         backend_fd: int,
-        post: Union[TclWaker, Callable[[Callable[[], object]], object]],
+        post: Union[TclWaker, Callable[[Callable[[], object]], object], Any],
         tick: Optional[Callable[[], object]] = ...,
         *,
         signal_fd: int = ...,
@@ -32,6 +32,8 @@ class Guest:
     def close(self) -> None: ...
     @property
     def state(self) -> str: ...
+    @property
+    def threadless(self) -> bool: ...
     @property
     def posts(self) -> int: ...
     @property

@@ -1,6 +1,6 @@
 """Type stubs for the native GLib waker (src/asyncio_guest/_core/glibmodule.c)."""
 
-from typing import Callable
+from typing import Callable, Optional, Sequence
 
 GLIB_VERSION: tuple[int, int, int]
 
@@ -14,8 +14,12 @@ class GLibWaker:
         callback: Callable[[], object],
         priority: int = ...,
         busy_priority: int = ...,
+        *,
+        fds: Optional[Sequence[int]] = ...,
     ) -> None: ...
     def post_soon(self) -> None: ...
     def close(self) -> None: ...
+    @property
+    def threadless(self) -> bool: ...
     @property
     def context_address(self) -> int: ...

@@ -586,6 +586,19 @@ class _Runner:
             if swap:
                 self._scope.leave()
 
+    def watch_fds(self) -> list[int]:
+        """The fds a threadless watcher watches: the loop's backend fd,
+        and the signal wake-up socket if the guest owns one."""
+        fds = [self._driver.fd]
+        if self._signal_socks is not None:
+            fds.append(self._signal_socks[0].fileno())
+        return fds
+
+    @property
+    def threadless(self) -> bool:
+        """True when the host watches the fds itself (no backend thread)."""
+        return bool(self._guest.threadless)
+
     def _drain_signal_socket(self) -> None:
         """Signals arrived between ticks: Python runs their handlers (for
         uvloop's, that means recording them) by itself; the driver then

@@ -158,6 +158,26 @@ def native_waker_available() -> bool:
 
 
 ENV_VAR = "ASYNCIO_GUEST_GLIB_WAKER"
+MODE_ENV_VAR = "ASYNCIO_GUEST_MODE"
+#: The default mode of this host (see :func:`start`).
+DEFAULT_MODE = "threadless"
+
+
+def _pick_mode(mode: Optional[str], native: bool) -> bool:
+    """True for threadless."""
+    if mode is None:
+        mode = os.environ.get(MODE_ENV_VAR) or "auto"
+    if mode not in ("auto", "thread", "threadless"):
+        raise ValueError(
+            "asyncio_guest.gtk: mode must be 'auto', 'thread' or "
+            f"'threadless', not {mode!r}")
+    if mode == "auto":
+        mode = DEFAULT_MODE if native else "thread"
+    if mode == "threadless" and not native:
+        raise RuntimeError(
+            "asyncio_guest.gtk: threadless mode needs the native GLib "
+            "waker (waker='native')")
+    return mode == "threadless"
 
 
 def _pick_waker(waker: Optional[str], ctx: Any, explicit: bool) -> bool:
@@ -205,6 +225,7 @@ def start(
     busy_priority: int = BUSY_PRIORITY,
     host_uses_signal_set_wakeup_fd: Optional[bool] = None,
     waker: Optional[str] = None,
+    mode: Optional[str] = None,
 ) -> GuestRun:
     """Start ``async_fn(*args)`` as a guest of the GLib main loop.
 
@@ -235,10 +256,17 @@ def start(
             thread wakes GLib (see the module's documentation).  Default:
             ``$ASYNCIO_GUEST_GLIB_WAKER``, else ``"auto"``.
             ``"native"`` raises RuntimeError where it cannot serve.
+        mode: ``"threadless"``: no backend thread; GLib's own ``poll()``
+            watches the loop's backend fd (``g_source_add_unix_fd``) and
+            its next deadline (the source's ready time).  ``"thread"``: a
+            backend thread waits on the fd and wakes GLib.  ``"auto"``
+            (default, or ``$ASYNCIO_GUEST_MODE``): :data:`DEFAULT_MODE`
+            with the native waker, else ``"thread"``.
     """
     try:
         ctx = _context_of(context)
         native = _pick_waker(waker, ctx, context is not None)
+        threadless = _pick_mode(mode, native)
         poster = _Poster(ctx, priority, busy_priority)
         if host_uses_signal_set_wakeup_fd is None:
             host_uses_signal_set_wakeup_fd = True
@@ -250,7 +278,8 @@ def start(
     def native_waker(runner: Any) -> Any:
         assert _glib is not None
         w = _glib.GLibWaker(functools.partial(poster._call, runner._tick),
-                            priority, busy_priority)
+                            priority, busy_priority,
+                            fds=runner.watch_fds() if threadless else None)
         wakers.append(w)
         return w
 
@@ -291,6 +320,7 @@ def run(
     context: Any = None,
     host_uses_signal_set_wakeup_fd: Optional[bool] = None,
     waker: Optional[str] = None,
+    mode: Optional[str] = None,
 ) -> Optional[T]:
     """Run ``async_fn(*args)`` as a guest of a ``GLib.MainLoop``; the
     ``asyncio.run`` of a GTK (3 or 4) program.
@@ -344,7 +374,7 @@ def run(
     guest = start(async_fn, *args, done_callback=done,
                   loop_factory=loop_factory, debug=debug, context=ctx,
                   host_uses_signal_set_wakeup_fd=host_uses_signal_set_wakeup_fd,
-                  waker=waker)
+                  waker=waker, mode=mode)
     guest._runner.gtk_poster.on_interrupt = on_interrupt  # type: ignore
     handler_ids: list[int] = []
     if window is not None:

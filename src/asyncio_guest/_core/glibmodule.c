@@ -4,15 +4,17 @@
  * when pkg-config finds glib-2.0 (see setup.py), and asyncio_guest.gtk falls
  * back to a waker written in Python without it.
  *
- *   GLibWaker(callback, priority=0, busy_priority=200)
+ *   GLibWaker(callback, priority=0, busy_priority=200, *, fds=None)
  *       posts to the calling thread's thread-default GMainContext; each
  *       dispatch calls callback() on that thread, holding the GIL.  Given to
- *       asyncio_guest._core.Guest as its waker (through `_ag_waker`).
+ *       asyncio_guest._core.Guest as its waker (through `_ag_waker`), or,
+ *       made with fds, as its threadless watcher (`_ag_watcher`).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
 #include <errno.h>
+#include <limits.h>
 
 #include "guest.h"
 
@@ -62,9 +64,14 @@ static void waker_fire(void *data) {
 }
 
 static int waker_init(PyObject *op, PyObject *args, PyObject *kwds) {
-  static char *kwlist[] = {"callback", "priority", "busy_priority", NULL};
+  static char *kwlist[] = {"callback", "priority", "busy_priority", "fds",
+                           NULL};
   GLibWakerObject *self;
   PyObject *callback;
+  PyObject *fds_obj;
+  PyObject *seq;
+  int fds[2];
+  int nfds;
   int priority;
   int busy_priority;
   int err;
@@ -76,16 +83,48 @@ static int waker_init(PyObject *op, PyObject *args, PyObject *kwds) {
     PyErr_SetString(PyExc_RuntimeError, "GLibWaker is already initialized");
     return -1;
   }
-  if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|ii:GLibWaker", kwlist,
-                                   &callback, &priority, &busy_priority))
+  fds_obj = Py_None;
+  nfds = 0;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|ii$O:GLibWaker", kwlist,
+                                   &callback, &priority, &busy_priority,
+                                   &fds_obj))
     return -1;
+  if (fds_obj != Py_None) {
+    seq = PySequence_Fast(fds_obj, "GLibWaker: fds must be a sequence");
+    if (seq == NULL)
+      return -1;
+    nfds = (int) PySequence_Fast_GET_SIZE(seq);
+    if (nfds < 1 || nfds > 2) {
+      Py_DECREF(seq);
+      PyErr_SetString(PyExc_ValueError, "GLibWaker: fds must hold 1 or 2 fds");
+      return -1;
+    }
+    for (int i = 0; i < nfds; i++) {
+      long fd = PyLong_AsLong(PySequence_Fast_GET_ITEM(seq, i));
+      if (fd == -1 && PyErr_Occurred()) {
+        Py_DECREF(seq);
+        return -1;
+      }
+      if (fd < 0 || fd > INT_MAX) {
+        Py_DECREF(seq);
+        PyErr_Format(PyExc_ValueError, "GLibWaker: bad fd %ld", fd);
+        return -1;
+      }
+      fds[i] = (int) fd;
+    }
+    Py_DECREF(seq);
+  }
   if (!PyCallable_Check(callback)) {
     PyErr_Format(PyExc_TypeError, "GLibWaker: callback must be callable, not %s",
                  Py_TYPE(callback)->tp_name);
     return -1;
   }
   self->callback = Py_NewRef(callback);
-  err = ag_glib_waker_new(priority, busy_priority, waker_fire, self, &self->w);
+  err = nfds == 0
+            ? ag_glib_waker_new(priority, busy_priority, waker_fire, self,
+                                &self->w)
+            : ag_glib_watcher_new(priority, busy_priority, fds, nfds,
+                                  waker_fire, self, &self->w);
   if (err != 0) {
     Py_CLEAR(self->callback);
     set_core_error(err, "GLibWaker");
@@ -116,11 +155,42 @@ static PyObject *waker_close(PyObject *op, PyObject *Py_UNUSED(a)) {
 
 static PyObject *waker_get_capsule(PyObject *op, void *Py_UNUSED(c)) {
   GLibWakerObject *self;
+  ag_waker_t *base;
 
   self = (GLibWakerObject *) op;
   if (self->w == NULL)
     return set_core_error(-EBADF, "GLibWaker._ag_waker");
-  return PyCapsule_New(ag_glib_waker_base(self->w), AG_WAKER_CAPSULE, NULL);
+  base = ag_glib_waker_base(self->w);
+  if (base == NULL) {
+    PyErr_SetString(PyExc_AttributeError,
+                    "a threadless GLibWaker has no _ag_waker");
+    return NULL;
+  }
+  return PyCapsule_New(base, AG_WAKER_CAPSULE, NULL);
+}
+
+static PyObject *waker_get_watcher(PyObject *op, void *Py_UNUSED(c)) {
+  GLibWakerObject *self;
+  ag_watcher_t *base;
+
+  self = (GLibWakerObject *) op;
+  if (self->w == NULL)
+    return set_core_error(-EBADF, "GLibWaker._ag_watcher");
+  base = ag_glib_watcher_base(self->w);
+  if (base == NULL) {
+    PyErr_SetString(PyExc_AttributeError,
+                    "GLibWaker without fds has no _ag_watcher");
+    return NULL;
+  }
+  return PyCapsule_New(base, AG_WATCHER_CAPSULE, NULL);
+}
+
+static PyObject *waker_get_threadless(PyObject *op, void *Py_UNUSED(c)) {
+  GLibWakerObject *self;
+
+  self = (GLibWakerObject *) op;
+  return PyBool_FromLong(self->w != NULL &&
+                         ag_glib_watcher_base(self->w) != NULL);
 }
 
 static PyObject *waker_get_context(PyObject *op, void *Py_UNUSED(c)) {
@@ -178,6 +248,11 @@ static PyMethodDef waker_methods[] = {
 static PyGetSetDef waker_getset[] = {
     {"_ag_waker", waker_get_capsule, NULL,
      "The C waker, as a capsule for asyncio_guest._core.Guest.", NULL},
+    {"_ag_watcher", waker_get_watcher, NULL,
+     "The C watcher (threadless), as a capsule for _core.Guest.", NULL},
+    {"threadless", waker_get_threadless, NULL,
+     "True if made with fds: the host's poll watches them (no thread).",
+     NULL},
     {"context_address", waker_get_context, NULL,
      "Address of the GMainContext the waker posts to.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
@@ -185,11 +260,15 @@ static PyGetSetDef waker_getset[] = {
 
 static PyType_Slot waker_slots[] = {
     {Py_tp_doc,
-     "GLibWaker(callback, priority=0, busy_priority=200)\n--\n\n"
+     "GLibWaker(callback, priority=0, busy_priority=200, *, fds=None)\n"
+     "--\n\n"
      "Native GLib waker: the backend thread makes a persistent GSource on\n"
      "this thread's thread-default GMainContext ready (no GIL); its\n"
      "dispatch calls callback() on that thread.  post_soon() does the same\n"
-     "from the host thread at busy_priority."},
+     "from the host thread at busy_priority.\n"
+     "With fds (the backend fd, and the signal fd): threadless mode; the\n"
+     "source watches them in GLib's own poll and Guest drives it through\n"
+     "_ag_watcher."},
     {Py_tp_init, waker_init},
     {Py_tp_dealloc, waker_dealloc},
     {Py_tp_traverse, waker_traverse},

@@ -16,6 +16,10 @@
  *
  * Shutdown follows Electron's node_bindings: set the closing flag, wake the
  * thread wherever it is, join it, then close the fds.
+ *
+ * Threadless mode keeps the same states and calls, minus the thread: arm()
+ * hands the deadline to the host's watcher (ag_watcher_t), wakeup() asks it
+ * to fire now, begin_tick() stops it.  Everything runs on the host thread.
  */
 #include "guest.h"
 
@@ -67,13 +71,15 @@ static void post_until_delivered(ag_guest_t *g) {
 
   pause_ns = POST_RETRY_FIRST_NS;
   for (;;) {
+    /* Counted before the post: the tick it starts may read the counter
+     * before this thread runs again. */
+    atomic_fetch_add(&g->posts, 1);
     mtx_unlock(&g->mu);
     err = g->waker->post(g->waker);
     mtx_lock(&g->mu);
-    if (err == 0) {
-      atomic_fetch_add(&g->posts, 1);
+    if (err == 0)
       return;
-    }
+    atomic_fetch_sub(&g->posts, 1);
     g->post_error = err;
     if (g->closing)
       return;
@@ -127,11 +133,9 @@ static int backend_main(void *arg) {
   return 0;
 }
 
-int ag_guest_init(ag_guest_t *g, int backend_fd, int extra_fd,
-                  ag_waker_t *waker) {
-  int err;
-
-  g->waker = waker;
+static void init_fields(ag_guest_t *g) {
+  g->waker = NULL;
+  g->watcher = NULL;
   g->closing = 0;
   g->wake_pending = 0;
   g->deadline_ns = -1;
@@ -141,7 +145,30 @@ int ag_guest_init(ag_guest_t *g, int backend_fd, int extra_fd,
   atomic_init(&g->state, AG_IDLE);
   atomic_init(&g->posts, 0);
   atomic_init(&g->polls, 0);
+}
 
+int ag_guest_init_threadless(ag_guest_t *g, ag_watcher_t *watcher) {
+  init_fields(g);
+  g->watcher = watcher;
+  g->poller.outer_fd = g->poller.wake_fd = g->poller.backend_fd = -1;
+  if (mtx_init(&g->mu, mtx_plain) != thrd_success) {
+    atomic_store(&g->state, AG_CLOSED);
+    return -ENOMEM;
+  }
+  if (cnd_init(&g->cv) != thrd_success) {
+    mtx_destroy(&g->mu);
+    atomic_store(&g->state, AG_CLOSED);
+    return -ENOMEM;
+  }
+  return 0;
+}
+
+int ag_guest_init(ag_guest_t *g, int backend_fd, int extra_fd,
+                  ag_waker_t *waker) {
+  int err;
+
+  init_fields(g);
+  g->waker = waker;
   err = ag__poller_init(&g->poller, backend_fd, extra_fd);
   if (err != 0)
     goto fail_poller;
@@ -181,6 +208,20 @@ int ag_guest_arm(ag_guest_t *g, int64_t deadline_ns) {
     mtx_unlock(&g->mu);
     return state == AG_CLOSED ? -EBADF : -EALREADY;
   }
+  if (g->watcher != NULL) {
+    g->deadline_ns = deadline_ns;
+    atomic_store(&g->state, AG_ARMED);
+    atomic_fetch_add(&g->polls, 1);
+    mtx_unlock(&g->mu);
+    err = g->watcher->watch(g->watcher, deadline_ns);
+    if (err != 0) {
+      mtx_lock(&g->mu);
+      if (atomic_load(&g->state) == AG_ARMED)
+        atomic_store(&g->state, AG_IDLE);
+      mtx_unlock(&g->mu);
+    }
+    return err;
+  }
   /* In IDLE the backend thread does not touch the waker. */
   if (g->waker->prepare != NULL) {
     err = g->waker->prepare(g->waker);
@@ -206,6 +247,17 @@ int ag_guest_begin_tick(ag_guest_t *g) {
     mtx_unlock(&g->mu);
     return -EBADF;
   }
+  if (g->watcher != NULL) {
+    /* Threadless: the host's watcher fired (ARMED), or a wakeup asked it to
+     * (POSTED); either way nobody else touches the loop. */
+    atomic_store(&g->state, AG_IDLE);
+    mtx_unlock(&g->mu);
+    if (state != AG_IDLE) {
+      atomic_fetch_add(&g->posts, 1);
+      g->watcher->unwatch(g->watcher);
+    }
+    return 0;
+  }
   if (state == AG_ARMED || state == AG_POLLING) {
     /* A tick the backend did not post while it polls: the two would race
      * for the loop.  The caller treats this as "not my turn". */
@@ -224,6 +276,17 @@ int ag_guest_wakeup(ag_guest_t *g) {
 
   err = 0;
   mtx_lock(&g->mu);
+  if (g->watcher != NULL) {
+    /* Threadless (host thread): an ARMED watcher may wait for a stale
+     * deadline; have it fire now, once. */
+    if (atomic_load(&g->state) != AG_ARMED) {
+      mtx_unlock(&g->mu);
+      return 0;
+    }
+    atomic_store(&g->state, AG_POSTED);
+    mtx_unlock(&g->mu);
+    return g->watcher->fire_soon(g->watcher);
+  }
   switch (atomic_load(&g->state)) {
     case AG_ARMED:
       g->wake_pending = 1;
@@ -241,8 +304,19 @@ int ag_guest_wakeup(ag_guest_t *g) {
 }
 
 void ag_guest_close(ag_guest_t *g) {
-  if (atomic_load(&g->state) == AG_CLOSED)
+  int state;
+
+  state = atomic_load(&g->state);
+  if (state == AG_CLOSED)
     return;
+  if (g->watcher != NULL) {
+    if (state != AG_IDLE)
+      g->watcher->unwatch(g->watcher);
+    cnd_destroy(&g->cv);
+    mtx_destroy(&g->mu);
+    atomic_store(&g->state, AG_CLOSED);
+    return;
+  }
   mtx_lock(&g->mu);
   g->closing = 1;
   if (atomic_load(&g->state) == AG_POLLING)

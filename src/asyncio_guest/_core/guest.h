@@ -101,11 +101,31 @@ int ag_tcl_waker_post_soon(ag_tcl_waker_t *w);
 /* Host thread: no further ticks; frees once no queued event refers to it. */
 void ag_tcl_waker_close(ag_tcl_waker_t *w);
 
+/* ---- watcher: threadless mode ------------------------------------------ */
+
+/* In threadless mode there is no backend thread: the host itself watches
+ * the backend fd (and the extra fd) and a deadline, and runs the tick when
+ * either fires (Tk file handler + timer, GLib unix fd + ready time, Qt
+ * QSocketNotifier + QTimer).  All three calls are made on the host thread,
+ * by guest.c, with the guest's mutex released. */
+typedef struct ag_watcher_s ag_watcher_t;
+struct ag_watcher_s {
+  /* Run the tick once the fds are readable or at deadline_ns (CLOCK_MONOTONIC;
+   * < 0: no deadline). */
+  int (*watch)(ag_watcher_t *w, int64_t deadline_ns);
+  /* Run the tick as soon as the host can (a wakeup arrived while watching). */
+  int (*fire_soon)(ag_watcher_t *w);
+  /* Stop watching: a tick is starting, or the guest closes. */
+  void (*unwatch)(ag_watcher_t *w);
+};
+
 /* A waker made by another extension (asyncio_guest._glib) reaches the Guest
  * as a PyCapsule with this name holding its ag_waker_t*, taken from the
  * waker object's `_ag_waker` attribute; the Guest keeps a reference to that
  * object until its backend thread is joined. */
 #define AG_WAKER_CAPSULE "asyncio_guest._core.waker.v1"
+/* Likewise a native watcher (threadless mode), from `_ag_watcher`. */
+#define AG_WATCHER_CAPSULE "asyncio_guest._core.watcher.v1"
 
 /* ---- waker-glib.c: the native GLib waker --------------------------------- */
 
@@ -122,7 +142,14 @@ typedef struct ag_glib_waker_s ag_glib_waker_t;
 int ag_glib_waker_new(int priority, int busy_priority,
                       void (*fire)(void *data), void *data,
                       ag_glib_waker_t **out);
+/* Threadless mode: the tick source also watches fds (1 or 2: the backend
+ * fd, and the signal fd) with g_source_add_unix_fd. */
+int ag_glib_watcher_new(int priority, int busy_priority, const int *fds,
+                        int nfds, void (*fire)(void *data), void *data,
+                        ag_glib_waker_t **out);
+/* The waker (thread mode) or watcher (threadless); NULL for the other. */
 ag_waker_t *ag_glib_waker_base(ag_glib_waker_t *w);
+ag_watcher_t *ag_glib_watcher_base(ag_glib_waker_t *w);
 /* The GMainContext* the waker posts to. */
 void *ag_glib_waker_context(ag_glib_waker_t *w);
 /* Host thread: a tick at busy_priority (the slice ran out). */
@@ -174,7 +201,8 @@ enum ag_state {
 
 typedef struct ag_guest_s {
   ag__poller_t poller;
-  ag_waker_t *waker;
+  ag_waker_t *waker;       /* thread mode */
+  ag_watcher_t *watcher;   /* threadless mode (then no thread, no poller) */
   mtx_t mu;
   cnd_t cv;
   thrd_t thread;
@@ -192,6 +220,11 @@ typedef struct ag_guest_s {
 /* Starts the backend thread.  On failure nothing is left open. */
 int ag_guest_init(ag_guest_t *g, int backend_fd, int extra_fd,
                   ag_waker_t *waker);
+
+/* Threadless mode: no thread, no poller; `watcher` watches on the host.
+ * States: IDLE -> ARMED (watching) -> [POSTED (woken: fire_soon)] -> IDLE
+ * when the watcher runs the tick.  POLLING is never used. */
+int ag_guest_init_threadless(ag_guest_t *g, ag_watcher_t *watcher);
 
 /* Host thread, after a tick: wait for backend_fd or the deadline
  * (deadline_ns < 0: none).  Only valid in IDLE. */

@@ -140,6 +140,64 @@ static int py_waker_post(ag_waker_t *base) {
   return err;
 }
 
+/* ---- the Python watcher (threadless mode): obj.watch/fire_soon/unwatch ---- */
+
+/* Called by guest.c on the host thread, always with the GIL held (the Guest
+ * methods that lead here are called from Python, and close() keeps the GIL
+ * in threadless mode).  An exception raised by watch() or fire_soon() stays
+ * set and is raised by the Guest method; -ECANCELED tells guest.c. */
+typedef struct {
+  ag_watcher_t base;  /* must be first */
+  PyObject *obj;
+} py_watcher_t;
+
+static int py_watcher_call(py_watcher_t *w, const char *name, PyObject *arg) {
+  PyObject *res;
+
+  res = arg == NULL ? PyObject_CallMethod(w->obj, name, NULL)
+                    : PyObject_CallMethod(w->obj, name, "O", arg);
+  if (res == NULL)
+    return -ECANCELED;
+  Py_DECREF(res);
+  return 0;
+}
+
+static int py_watcher_watch(ag_watcher_t *base, int64_t deadline_ns) {
+  PyObject *timeout;
+  int64_t left;
+  int err;
+
+  if (deadline_ns < 0) {
+    timeout = Py_NewRef(Py_None);
+  } else {
+    left = deadline_ns - ag__now_ns();
+    timeout = PyFloat_FromDouble(left > 0 ? (double) left / 1e9 : 0.0);
+    if (timeout == NULL)
+      return -ECANCELED;
+  }
+  err = py_watcher_call((py_watcher_t *) base, "watch", timeout);
+  Py_DECREF(timeout);
+  return err;
+}
+
+static int py_watcher_fire_soon(ag_watcher_t *base) {
+  return py_watcher_call((py_watcher_t *) base, "fire_soon", NULL);
+}
+
+static void py_watcher_unwatch(ag_watcher_t *base) {
+  py_watcher_t *w;
+
+  w = (py_watcher_t *) base;
+  if (py_watcher_call(w, "unwatch", NULL) != 0)
+    PyErr_WriteUnraisable(w->obj);
+}
+
+static int is_py_watcher(PyObject *obj) {
+  return !PyCallable_Check(obj) && PyObject_HasAttrString(obj, "watch") &&
+         PyObject_HasAttrString(obj, "fire_soon") &&
+         PyObject_HasAttrString(obj, "unwatch");
+}
+
 /* ---- TclWaker ------------------------------------------------------------ */
 
 typedef struct {
@@ -248,10 +306,27 @@ typedef struct {
   PyObject_HEAD
   ag_guest_t g;
   py_waker_t py_waker;
+  py_watcher_t py_watcher;
   PyObject *native_waker;  /* TclWaker, GLibWaker, or NULL: Python waker */
+  int threadless;
   int started;
   int backend_fd;
 } GuestObject;
+
+static int guest_init_threadless(GuestObject *self, int fd,
+                                 ag_watcher_t *watcher) {
+  int err;
+
+  err = ag_guest_init_threadless(&self->g, watcher);
+  if (err != 0) {
+    set_core_error(err, "Guest");
+    return -1;
+  }
+  self->threadless = 1;
+  self->backend_fd = fd;
+  self->started = 1;
+  return 0;
+}
 
 static int guest_init(PyObject *op, PyObject *args, PyObject *kwds) {
   static char *kwlist[] = {"backend_fd", "post", "tick", "signal_fd", NULL};
@@ -292,6 +367,24 @@ static int guest_init(PyObject *op, PyObject *args, PyObject *kwds) {
     }
     self->native_waker = Py_NewRef(post);
     waker = ag_tcl_waker_base(((TclWakerObject *) post)->w);
+  } else if (PyObject_HasAttrString(post, "_ag_watcher")) {
+    /* A native watcher: threadless mode. */
+    ag_watcher_t *watcher;
+    PyObject *capsule = PyObject_GetAttrString(post, "_ag_watcher");
+    if (capsule == NULL)
+      return -1;
+    watcher = PyCapsule_GetPointer(capsule, AG_WATCHER_CAPSULE);
+    Py_DECREF(capsule);
+    if (watcher == NULL)
+      return -1;
+    self->native_waker = Py_NewRef(post);
+    return guest_init_threadless(self, fd, watcher);
+  } else if (is_py_watcher(post)) {
+    self->py_watcher.base.watch = py_watcher_watch;
+    self->py_watcher.base.fire_soon = py_watcher_fire_soon;
+    self->py_watcher.base.unwatch = py_watcher_unwatch;
+    self->py_watcher.obj = Py_NewRef(post);
+    return guest_init_threadless(self, fd, &self->py_watcher.base);
   } else if (PyObject_HasAttrString(post, "_ag_waker")) {
     /* A waker from another of our extensions (asyncio_guest._glib). */
     PyObject *capsule = PyObject_GetAttrString(post, "_ag_waker");
@@ -334,6 +427,10 @@ static int guest_init(PyObject *op, PyObject *args, PyObject *kwds) {
 static int guest_close_impl(GuestObject *self) {
   if (!self->started || atomic_load(&self->g.state) == AG_CLOSED)
     return 0;
+  if (self->threadless) {
+    ag_guest_close(&self->g);  /* no thread; the watcher may need the GIL */
+    return PyErr_Occurred() ? -1 : 0;
+  }
   if (thrd_equal(thrd_current(), self->g.thread)) {
     PyErr_SetString(PyExc_RuntimeError,
                     "Guest.close() called on the backend thread: "
@@ -380,7 +477,7 @@ static PyObject *guest_arm(PyObject *op, PyObject *timeout) {
   }
   err = ag_guest_arm(&self->g, deadline);
   if (err != 0)
-    return set_core_error(err, "Guest.arm");
+    return PyErr_Occurred() ? NULL : set_core_error(err, "Guest.arm");
   Py_RETURN_NONE;
 }
 
@@ -410,7 +507,7 @@ static PyObject *guest_wakeup(PyObject *op, PyObject *Py_UNUSED(a)) {
     Py_RETURN_NONE;
   err = ag_guest_wakeup(&self->g);
   if (err != 0)
-    return set_core_error(err, "Guest.wakeup");
+    return PyErr_Occurred() ? NULL : set_core_error(err, "Guest.wakeup");
   Py_RETURN_NONE;
 }
 
@@ -444,6 +541,10 @@ static PyObject *guest_get_state(PyObject *op, void *Py_UNUSED(c)) {
   return PyUnicode_FromString(names[atomic_load(&self->g.state)]);
 }
 
+static PyObject *guest_get_threadless(PyObject *op, void *Py_UNUSED(c)) {
+  return PyBool_FromLong(((GuestObject *) op)->threadless);
+}
+
 static PyObject *guest_get_posts(PyObject *op, void *Py_UNUSED(c)) {
   return PyLong_FromUnsignedLongLong(
       atomic_load(&((GuestObject *) op)->g.posts));
@@ -462,6 +563,7 @@ static int guest_traverse(PyObject *op, visitproc visit, void *arg) {
   Py_VISIT(self->py_waker.post);
   Py_VISIT(self->py_waker.tick);
   Py_VISIT(self->native_waker);
+  Py_VISIT(self->py_watcher.obj);
   return 0;
 }
 
@@ -475,6 +577,7 @@ static int guest_clear(PyObject *op) {
   Py_CLEAR(self->py_waker.post);
   Py_CLEAR(self->py_waker.tick);
   Py_CLEAR(self->native_waker);
+  Py_CLEAR(self->py_watcher.obj);
   return 0;
 }
 
@@ -509,6 +612,8 @@ static PyMethodDef guest_methods[] = {
 
 static PyGetSetDef guest_getset[] = {
     {"state", guest_get_state, NULL, "Lockstep state, as a string.", NULL},
+    {"threadless", guest_get_threadless, NULL,
+     "True in threadless mode (the host watches; no backend thread).", NULL},
     {"posts", guest_get_posts, NULL, "Wake-ups delivered to the host.", NULL},
     {"polls", guest_get_polls, NULL, "Waits started by the backend thread.",
      NULL},
@@ -522,7 +627,12 @@ static PyType_Slot guest_slots[] = {
      "lockstep with the host.\n"
      "post is a native waker (TclWaker, _glib.GLibWaker), or\n"
      "run_sync_soon_threadsafe: the thread then\n"
-     "calls post(tick) (taking the GIL for that call only)."},
+     "calls post(tick) (taking the GIL for that call only).\n\n"
+     "Threadless mode (no thread): post is a native watcher (an object\n"
+     "with `_ag_watcher`), or a non-callable object with watch(timeout),\n"
+     "fire_soon() and unwatch() that watches backend_fd and signal_fd\n"
+     "itself and runs the tick when either is readable or the timeout\n"
+     "passes."},
     {Py_tp_init, guest_init},
     {Py_tp_dealloc, guest_dealloc},
     {Py_tp_traverse, guest_traverse},
@@ -563,7 +673,7 @@ static PyObject *hook_vectorcall(PyObject *op, PyObject *const *args,
   if (state == AG_ARMED || state == AG_POLLING) {
     int err = ag_guest_wakeup(&guest->g);
     if (err != 0)
-      return set_core_error(err, "wakeup");
+      return PyErr_Occurred() ? NULL : set_core_error(err, "wakeup");
   }
   return PyObject_Vectorcall(self->func, args, nargsf, kwnames);
 }
