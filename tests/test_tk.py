@@ -88,6 +88,17 @@ def backend_state(run: Any) -> str:
     return run._runner._guest.state
 
 
+def waiting_state(guest: Any) -> str:
+    """The core state of a guest parked between ticks: the backend thread
+    polls (thread mode), or the host watches (threadless: "armed")."""
+    return "armed" if guest.threadless else "polling"
+
+
+def is_waiting(run: Any) -> bool:
+    guest = run._runner._guest
+    return bool(guest.state == waiting_state(guest))
+
+
 def posts(run: Any) -> int:
     return run._runner._guest.posts
 
@@ -354,7 +365,7 @@ def test_tk_callback_wakes_guest_parked_for_an_hour(tk_root, drive,
     def parked() -> bool:
         run = box.get("run")
         return (run is not None and box.get("parked", False)
-                and backend_state(run) == "polling")
+                and is_waiting(run))
 
     def act() -> None:
         run = box["run"]
@@ -719,7 +730,7 @@ def test_idle_guest_does_not_wake_host(tk_root, drive, loop_factory):
         box["run"].cancel()
 
     drive.when(lambda: box.get("parked", False)
-               and backend_state(box["run"]) == "polling",
+               and is_waiting(box["run"]),
                first_sample, what="the guest to park")
     finished = Finished(tk_root)
     box["run"] = run = guest_tk.start(tk_root, main, done_callback=finished,
@@ -1094,7 +1105,8 @@ def test_signal_while_tk_is_idle_reaches_the_guest(tk_root, loop_factory):
 
         def kill_when_idle() -> None:
             deadline = time.monotonic() + 5
-            while guest.state != "polling" and time.monotonic() < deadline:
+            while (guest.state != waiting_state(guest)
+                   and time.monotonic() < deadline):
                 time.sleep(0.001)
             time.sleep(0.05)  # let Tk settle into its own wait
             os.kill(os.getpid(), signal.SIGUSR1)

@@ -1,6 +1,6 @@
 """Type stubs for the C core (src/asyncio_guest/_core/module.c)."""
 
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 TCL_VERSION: str
 
@@ -10,7 +10,10 @@ class TclWaker:
     """Native Tk waker: the backend thread queues a Tcl event to the
     interpreter's thread; its proc evaluates ``command``."""
 
-    def __init__(self, interpaddr: int, command: str) -> None: ...
+    def __init__(self, interpaddr: int, command: str, *,
+                 fds: Optional[Sequence[int]] = ...) -> None: ...
+    @property
+    def threadless(self) -> bool: ...
     def post_soon(self) -> None: ...
     def close(self) -> None: ...
 

@@ -44,6 +44,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import functools
+import os
 import signal
 import socket
 import sys
@@ -261,6 +262,31 @@ class _RunningLoopScope:
         asyncio._set_running_loop(running)
         sys.set_asyncgen_hooks(*hooks)
         sys.set_coroutine_origin_tracking_depth(depth)
+
+
+MODE_ENV_VAR = "ASYNCIO_GUEST_MODE"
+
+
+def pick_mode(host: str, mode: Optional[str], default: str,
+              unavailable: Optional[str] = None) -> bool:
+    """Resolves a host's ``mode=`` argument; True for threadless.
+
+    ``mode`` is ``"auto"``, ``"thread"`` or ``"threadless"``; None means
+    ``$ASYNCIO_GUEST_MODE``, else ``"auto"``, which means ``default`` (the
+    host's measured fastest).  ``unavailable``: why threadless cannot serve
+    here (auto then picks thread mode; an explicit ``"threadless"`` raises
+    RuntimeError)."""
+    if mode is None:
+        mode = os.environ.get(MODE_ENV_VAR) or "auto"
+    if mode not in ("auto", "thread", "threadless"):
+        raise ValueError(
+            f"{host}: mode must be 'auto', 'thread' or 'threadless', "
+            f"not {mode!r}")
+    if mode == "auto":
+        mode = "thread" if unavailable else default
+    if mode == "threadless" and unavailable:
+        raise RuntimeError(f"{host}: threadless mode needs {unavailable}")
+    return mode == "threadless"
 
 
 class _Runner:

@@ -158,26 +158,9 @@ def native_waker_available() -> bool:
 
 
 ENV_VAR = "ASYNCIO_GUEST_GLIB_WAKER"
-MODE_ENV_VAR = "ASYNCIO_GUEST_MODE"
+MODE_ENV_VAR = _run.MODE_ENV_VAR
 #: The default mode of this host (see :func:`start`).
 DEFAULT_MODE = "threadless"
-
-
-def _pick_mode(mode: Optional[str], native: bool) -> bool:
-    """True for threadless."""
-    if mode is None:
-        mode = os.environ.get(MODE_ENV_VAR) or "auto"
-    if mode not in ("auto", "thread", "threadless"):
-        raise ValueError(
-            "asyncio_guest.gtk: mode must be 'auto', 'thread' or "
-            f"'threadless', not {mode!r}")
-    if mode == "auto":
-        mode = DEFAULT_MODE if native else "thread"
-    if mode == "threadless" and not native:
-        raise RuntimeError(
-            "asyncio_guest.gtk: threadless mode needs the native GLib "
-            "waker (waker='native')")
-    return mode == "threadless"
 
 
 def _pick_waker(waker: Optional[str], ctx: Any, explicit: bool) -> bool:
@@ -266,7 +249,9 @@ def start(
     try:
         ctx = _context_of(context)
         native = _pick_waker(waker, ctx, context is not None)
-        threadless = _pick_mode(mode, native)
+        threadless = _run.pick_mode(
+            "asyncio_guest.gtk", mode, DEFAULT_MODE,
+            None if native else "the native GLib waker (waker='native')")
         poster = _Poster(ctx, priority, busy_priority)
         if host_uses_signal_set_wakeup_fd is None:
             host_uses_signal_set_wakeup_fd = True

@@ -1,10 +1,19 @@
 """Tkinter as the host loop.
 
-The backend thread wakes Tk natively: ``Tcl_ThreadQueueEvent`` +
-``Tcl_ThreadAlert`` to the thread that owns the interpreter, from C, without
-the GIL.  The queued event runs the tick through a Tcl command, as any Tk
-callback runs.  Work that must continue after a full time slice is resumed
-once Tk is idle (its events handled, its windows redrawn).
+Two modes (``mode=``, or ``$ASYNCIO_GUEST_MODE``; default
+:data:`DEFAULT_MODE`):
+
+* ``"thread"``: a backend thread waits on the loop's backend fd and wakes
+  Tk natively: ``Tcl_ThreadQueueEvent`` + ``Tcl_ThreadAlert`` to the thread
+  that owns the interpreter, from C, without the GIL.
+* ``"threadless"``: no thread of ours; Tcl file handlers
+  (``Tcl_CreateFileHandler``, Unix only) watch the backend fd and a Tcl
+  timer the loop's next deadline, set up from C.  (A threaded Tcl 8.6 runs
+  the ``select()`` for file handlers in its own notifier thread.)
+
+Either way the tick runs through a Tcl command, as any Tk callback runs.
+Work that must continue after a full time slice is resumed once Tk is idle
+(its events handled, its windows redrawn).
 
 Typical use::
 
@@ -22,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import sys
 import tkinter
 from collections.abc import Awaitable, Callable
 from typing import Any, Optional, TypeVar
@@ -29,7 +39,10 @@ from typing import Any, Optional, TypeVar
 from . import _core, _run
 from ._run import GuestRun
 
-__all__ = ["start", "run", "async_handler"]
+__all__ = ["start", "run", "async_handler", "DEFAULT_MODE"]
+
+#: The default mode of this host (see :func:`start`).
+DEFAULT_MODE = "thread"
 
 T = TypeVar("T")
 
@@ -57,6 +70,7 @@ def start(
     done_callback: Optional[Callable[["asyncio.Task[Any]"], object]] = None,
     loop_factory: Optional[Callable[[], asyncio.AbstractEventLoop]] = None,
     debug: Optional[bool] = None,
+    mode: Optional[str] = None,
 ) -> GuestRun:
     """Start ``async_fn(*args)`` as a guest of ``root``'s Tk event loop.
 
@@ -71,9 +85,16 @@ def start(
         loop_factory: makes the guest loop (default
             ``asyncio.new_event_loop``).
         debug: if not None, the loop's debug mode.
+        mode: ``"thread"``, ``"threadless"`` or ``"auto"`` (see the
+            module's documentation); None: ``$ASYNCIO_GUEST_MODE``, else
+            ``"auto"``, i.e. :data:`DEFAULT_MODE`.
     """
     try:
         tkapp = _tkapp(root)
+        threadless = _run.pick_mode(
+            "asyncio_guest.tk", mode, DEFAULT_MODE,
+            None if sys.platform != "win32" else
+            "Tcl file handlers, which Windows lacks")
     except BaseException:
         _run.close_if_coroutine(async_fn)
         raise
@@ -85,7 +106,9 @@ def start(
         # delete the tick, which still has a teardown to run.
         tkapp.createcommand(name, runner._tick)
         try:
-            waker = _core.TclWaker(tkapp.interpaddr(), name)
+            waker = _core.TclWaker(
+                tkapp.interpaddr(), name,
+                fds=runner.watch_fds() if threadless else None)
         except BaseException:
             tkapp.deletecommand(name)
             raise
@@ -125,6 +148,7 @@ def run(
     *args: Any,
     loop_factory: Optional[Callable[[], asyncio.AbstractEventLoop]] = None,
     debug: Optional[bool] = None,
+    mode: Optional[str] = None,
 ) -> Optional[T]:
     """Run ``async_fn(*args)`` as a guest of ``root.mainloop()``.
 
@@ -154,7 +178,7 @@ def run(
             guest.cancel()
 
     guest = start(root, async_fn, *args, done_callback=done,
-                  loop_factory=loop_factory, debug=debug)
+                  loop_factory=loop_factory, debug=debug, mode=mode)
     root.protocol("WM_DELETE_WINDOW", on_close)
     try:
         root.mainloop()

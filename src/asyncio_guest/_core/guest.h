@@ -78,29 +78,6 @@ struct ag_waker_s {
   int (*prepare)(ag_waker_t *w);
 };
 
-/* ---- waker-tcl.c: the native Tk waker ---------------------------------- */
-
-/* Wakes the thread that owns a Tcl interpreter with Tcl_ThreadQueueEvent +
- * Tcl_ThreadAlert (no GIL needed); the event proc evaluates `command`, a Tcl
- * command that _tkinter created for the Python tick, so _tkinter itself
- * takes the GIL and keeps its own thread-state bookkeeping right. */
-typedef struct ag_tcl_waker_s ag_tcl_waker_t;
-
-/* Host (interpreter) thread.  interp is a Tcl_Interp* (tkapp.interpaddr()).
- * -EPROTONOSUPPORT: the Tcl stubs table did not accept the interpreter;
- * -ENOTSUP: that Tcl is not built with threads. */
-int ag_tcl_waker_new(void *interp, const char *command, ag_tcl_waker_t **out);
-ag_waker_t *ag_tcl_waker_base(ag_tcl_waker_t *w);
-/* Whether the calling thread owns the waker's interpreter. */
-int ag_tcl_waker_is_home(ag_tcl_waker_t *w);
-/* The Tcl version the core was compiled for ("8.6"). */
-const char *ag_tcl_version(void);
-/* Host thread: run the command once Tk is idle (redraws done, pending
- * events handled): an idle callback queues the tick event. */
-int ag_tcl_waker_post_soon(ag_tcl_waker_t *w);
-/* Host thread: no further ticks; frees once no queued event refers to it. */
-void ag_tcl_waker_close(ag_tcl_waker_t *w);
-
 /* ---- watcher: threadless mode ------------------------------------------ */
 
 /* In threadless mode there is no backend thread: the host itself watches
@@ -118,6 +95,34 @@ struct ag_watcher_s {
   /* Stop watching: a tick is starting, or the guest closes. */
   void (*unwatch)(ag_watcher_t *w);
 };
+
+/* ---- waker-tcl.c: the native Tk waker ---------------------------------- */
+
+/* Wakes the thread that owns a Tcl interpreter with Tcl_ThreadQueueEvent +
+ * Tcl_ThreadAlert (no GIL needed); the event proc evaluates `command`, a Tcl
+ * command that _tkinter created for the Python tick, so _tkinter itself
+ * takes the GIL and keeps its own thread-state bookkeeping right. */
+typedef struct ag_tcl_waker_s ag_tcl_waker_t;
+
+/* Host (interpreter) thread.  interp is a Tcl_Interp* (tkapp.interpaddr()).
+ * -EPROTONOSUPPORT: the Tcl stubs table did not accept the interpreter;
+ * -ENOTSUP: that Tcl is not built with threads. */
+int ag_tcl_waker_new(void *interp, const char *command, ag_tcl_waker_t **out);
+/* Threadless mode: Tcl file handlers on fds (1 or 2) and a Tcl timer. */
+int ag_tcl_watcher_new(void *interp, const char *command, const int *fds,
+                       int nfds, ag_tcl_waker_t **out);
+/* The waker (thread mode) or the watcher (threadless); NULL for the other. */
+ag_waker_t *ag_tcl_waker_base(ag_tcl_waker_t *w);
+ag_watcher_t *ag_tcl_watcher_base(ag_tcl_waker_t *w);
+/* Whether the calling thread owns the waker's interpreter. */
+int ag_tcl_waker_is_home(ag_tcl_waker_t *w);
+/* The Tcl version the core was compiled for ("8.6"). */
+const char *ag_tcl_version(void);
+/* Host thread: run the command once Tk is idle (redraws done, pending
+ * events handled): an idle callback queues the tick event. */
+int ag_tcl_waker_post_soon(ag_tcl_waker_t *w);
+/* Host thread: no further ticks; frees once no queued event refers to it. */
+void ag_tcl_waker_close(ag_tcl_waker_t *w);
 
 /* A waker made by another extension (asyncio_guest._glib) reaches the Guest
  * as a PyCapsule with this name holding its ag_waker_t*, taken from the

@@ -17,6 +17,7 @@
 #include <structmember.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -200,16 +201,54 @@ static int is_py_watcher(PyObject *obj) {
 
 /* ---- TclWaker ------------------------------------------------------------ */
 
+/* fds=None -> 0; a sequence of 1 or 2 fds -> its length; -1 on error. */
+static int parse_fds(PyObject *obj, int *fds, const char *what) {
+  PyObject *seq;
+  Py_ssize_t n;
+  Py_ssize_t i;
+  long fd;
+
+  if (obj == Py_None)
+    return 0;
+  seq = PySequence_Fast(obj, "fds must be a sequence of ints");
+  if (seq == NULL)
+    return -1;
+  n = PySequence_Fast_GET_SIZE(seq);
+  if (n < 1 || n > 2) {
+    Py_DECREF(seq);
+    PyErr_Format(PyExc_ValueError, "%s: fds must hold 1 or 2 fds", what);
+    return -1;
+  }
+  for (i = 0; i < n; i++) {
+    fd = PyLong_AsLong(PySequence_Fast_GET_ITEM(seq, i));
+    if (fd == -1 && PyErr_Occurred()) {
+      Py_DECREF(seq);
+      return -1;
+    }
+    if (fd < 0 || fd > INT_MAX) {
+      Py_DECREF(seq);
+      PyErr_Format(PyExc_ValueError, "%s: bad fd %ld", what, fd);
+      return -1;
+    }
+    fds[i] = (int) fd;
+  }
+  Py_DECREF(seq);
+  return (int) n;
+}
+
 typedef struct {
   PyObject_HEAD
   ag_tcl_waker_t *w;
 } TclWakerObject;
 
 static int tcl_waker_init(PyObject *op, PyObject *args, PyObject *kwds) {
-  static char *kwlist[] = {"interpaddr", "command", NULL};
+  static char *kwlist[] = {"interpaddr", "command", "fds", NULL};
   TclWakerObject *self;
   unsigned long long addr;
   const char *command;
+  PyObject *fds_obj;
+  int fds[2];
+  int nfds;
   int err;
 
   self = (TclWakerObject *) op;
@@ -217,14 +256,21 @@ static int tcl_waker_init(PyObject *op, PyObject *args, PyObject *kwds) {
     PyErr_SetString(PyExc_RuntimeError, "TclWaker is already initialized");
     return -1;
   }
-  if (!PyArg_ParseTupleAndKeywords(args, kwds, "Ks:TclWaker", kwlist, &addr,
-                                   &command))
+  fds_obj = Py_None;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "Ks|$O:TclWaker", kwlist,
+                                   &addr, &command, &fds_obj))
     return -1;
   if (addr == 0) {
     PyErr_SetString(PyExc_ValueError, "TclWaker: interpaddr is NULL");
     return -1;
   }
-  err = ag_tcl_waker_new((void *) (uintptr_t) addr, command, &self->w);
+  nfds = parse_fds(fds_obj, fds, "TclWaker");
+  if (nfds < 0)
+    return -1;
+  err = nfds == 0
+            ? ag_tcl_waker_new((void *) (uintptr_t) addr, command, &self->w)
+            : ag_tcl_watcher_new((void *) (uintptr_t) addr, command, fds,
+                                 nfds, &self->w);
   if (err != 0) {
     set_core_error(err, "TclWaker");
     return -1;
@@ -273,6 +319,22 @@ static void tcl_waker_dealloc(PyObject *op) {
   Py_DECREF(tp);
 }
 
+static PyObject *tcl_waker_get_threadless(PyObject *op,
+                                          void *Py_UNUSED(c)) {
+  TclWakerObject *self;
+
+  self = (TclWakerObject *) op;
+  return PyBool_FromLong(self->w != NULL &&
+                         ag_tcl_watcher_base(self->w) != NULL);
+}
+
+static PyGetSetDef tcl_waker_getset[] = {
+    {"threadless", tcl_waker_get_threadless, NULL,
+     "True if made with fds: Tcl's notifier watches them (no thread).",
+     NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
 static PyMethodDef tcl_waker_methods[] = {
     {"post_soon", tcl_waker_post_soon, METH_NOARGS,
      "Host thread: run the tick command once Tk is idle."},
@@ -283,11 +345,14 @@ static PyMethodDef tcl_waker_methods[] = {
 
 static PyType_Slot tcl_waker_slots[] = {
     {Py_tp_doc,
-     "TclWaker(interpaddr, command)\n--\n\n"
+     "TclWaker(interpaddr, command, *, fds=None)\n--\n\n"
      "Native Tk waker: from the backend thread, queue a Tcl event to the\n"
      "interpreter's thread whose proc evaluates `command`. Create it on\n"
-     "the thread that owns the interpreter."},
+     "the thread that owns the interpreter.\n"
+     "With fds (the backend fd, and the signal fd): threadless mode; Tcl\n"
+     "file handlers and a Tcl timer run `command` (no backend thread)."},
     {Py_tp_init, tcl_waker_init},
+    {Py_tp_getset, tcl_waker_getset},
     {Py_tp_dealloc, tcl_waker_dealloc},
     {Py_tp_methods, tcl_waker_methods},
     {0, NULL},
@@ -361,12 +426,15 @@ static int guest_init(PyObject *op, PyObject *args, PyObject *kwds) {
   if (tick == Py_None)
     tick = NULL;
   if (PyObject_TypeCheck(post, st->tcl_waker_type)) {
-    if (((TclWakerObject *) post)->w == NULL) {
+    ag_tcl_waker_t *tw = ((TclWakerObject *) post)->w;
+    if (tw == NULL) {
       set_core_error(-EBADF, "Guest");
       return -1;
     }
     self->native_waker = Py_NewRef(post);
-    waker = ag_tcl_waker_base(((TclWakerObject *) post)->w);
+    if (ag_tcl_watcher_base(tw) != NULL)
+      return guest_init_threadless(self, fd, ag_tcl_watcher_base(tw));
+    waker = ag_tcl_waker_base(tw);
   } else if (PyObject_HasAttrString(post, "_ag_watcher")) {
     /* A native watcher: threadless mode. */
     ag_watcher_t *watcher;
