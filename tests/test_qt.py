@@ -1,11 +1,16 @@
 """The Qt host: asyncio as a guest of a real Qt event loop (offscreen).
 
 One Qt binding per process (PySide6, PyQt6 and PyQt5 cannot share one): this
-process tests ``$ASYNCIO_GUEST_QT`` or else the first installed binding; each
-other installed binding is covered by ``test_binding_in_subprocess[NAME]``,
-which runs this file for NAME in a child pytest and fails if anything there
-fails.  So a plain ``pytest tests`` exercises every installed binding; an
+process tests ``$ASYNCIO_GUEST_QT`` or else the first installed binding, in
+this process's mode (``$ASYNCIO_GUEST_MODE``, else ``qt.DEFAULT_MODE``).
+Every other (binding, mode) pair, the other mode included, is covered by
+``test_binding_in_subprocess[NAME-MODE]``, which runs this file for it in a
+child pytest (all children at once) and fails if anything there fails or is
+skipped.  So a plain ``pytest tests`` exercises every installed binding in
+both modes (thread: a backend thread wakes Qt with postEvent; threadless:
+QSocketNotifiers and a QTimer watch the loop's fd and deadline); an
 installed binding that does not work, or none installed, is a failure.
+Threadless mode has tests of its own (section 8), run for every binding.
 
 Real widgets, driven for real: ``QPushButton.click()``, ``QTest.mouseClick``,
 signal emission, ``QTimer``, ``window.close()`` (``lastWindowClosed``) and
@@ -23,6 +28,8 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before any Qt import
 import asyncio  # noqa: E402
 import importlib  # noqa: E402
 import importlib.util  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import textwrap  # noqa: E402
@@ -36,6 +43,7 @@ import asyncio_guest  # noqa: E402
 from asyncio_guest import _drivers  # noqa: E402
 from asyncio_guest import qt as guest_qt  # noqa: E402
 from drive_helpers import Driver, driving  # noqa: E402
+from guest_helpers import tids  # noqa: E402
 
 INSTALLED = [b for b in guest_qt.BINDINGS
              if importlib.util.find_spec(b) is not None]
@@ -45,6 +53,11 @@ if not INSTALLED:  # a missing install is a failure, never a skip
 THIS = guest_qt.resolve_binding(os.environ.get(guest_qt.ENV_VAR)
                                 or INSTALLED[0])
 CHILD = os.environ.get("ASYNCIO_GUEST_QT_TEST_CHILD") == "1"
+MODES = ("thread", "threadless")
+MODE = os.environ.get(guest_qt.MODE_ENV_VAR) or "auto"
+MODE = guest_qt.DEFAULT_MODE if MODE == "auto" else MODE
+assert MODE in MODES, MODE
+OTHER_MODE = MODES[1 - MODES.index(MODE)]
 
 QtCore: Any = importlib.import_module(f"{THIS}.QtCore")
 QtWidgets: Any = importlib.import_module(f"{THIS}.QtWidgets")
@@ -130,14 +143,18 @@ def window(app: Any) -> Any:
 class Finished:
     """A done_callback that quits the Qt loop and records its calls."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any,
+                 at_done: Callable[[Any], None] | None = None) -> None:
         self.app = app
         self.calls: list[tuple[asyncio.Task, int, bool]] = []
         self.run: Any = None
+        self.at_done = at_done
 
     def __call__(self, task: asyncio.Task) -> None:
         closed = self.run is not None and self.run.loop.is_closed()
         self.calls.append((task, threading.get_ident(), closed))
+        if self.at_done is not None:
+            self.at_done(self.run)
         self.app.exit(0)
 
     @property
@@ -147,10 +164,12 @@ class Finished:
 
 
 def start_and_exec(app: Any, main: Any, *args: Any, loop_factory: Any,
-                   box: dict[str, Any] | None = None) -> tuple[Any, Finished]:
-    finished = Finished(app)
+                   box: dict[str, Any] | None = None,
+                   at_done: Callable[[Any], None] | None = None,
+                   **kw: Any) -> tuple[Any, Finished]:
+    finished = Finished(app, at_done)
     run = guest_qt.start(main, *args, done_callback=finished,
-                         loop_factory=loop_factory)
+                         loop_factory=loop_factory, **kw)
     finished.run = run
     if box is not None:
         box["run"] = run
@@ -170,6 +189,13 @@ def posts(run: Any) -> int:
     return int(run._runner._guest.posts)
 
 
+def parked(run: Any) -> bool:
+    """The guest waits between ticks: the backend thread polls (thread
+    mode), or Qt watches its fds and deadline (threadless: "armed")."""
+    guest = run._runner._guest
+    return bool(guest.state == ("armed" if guest.threadless else "polling"))
+
+
 @pytest.fixture
 def loop_nesting(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """Records how deeply guest loop slices nest (1 = never)."""
@@ -185,6 +211,40 @@ def loop_nesting(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
 
         monkeypatch.setattr(cls, "run", run)
     return depth
+
+
+# Every (binding, mode) but this process's own: each other binding in this
+# mode, and every binding in the other mode.
+OTHERS = [] if CHILD else (
+    [f"{b}-{MODE}" for b in INSTALLED if b != THIS]
+    + [f"{b}-{OTHER_MODE}" for b in INSTALLED])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def children(request: pytest.FixtureRequest) -> Any:
+    """Start one child pytest per (binding, mode) in OTHERS, all at once,
+    as this module starts (they run while this process tests its own), if
+    test_binding_in_subprocess is selected; any not waited for is killed at
+    the end."""
+    procs: dict[str, Any] = {}
+    wanted = {item.callspec.params["name"] for item in request.session.items
+              if item.name.startswith("test_binding_in_subprocess[")}
+    for name in OTHERS:
+        if name not in wanted:
+            continue
+        b, mode = name.split("-")
+        env = dict(os.environ, ASYNCIO_GUEST_QT=b, ASYNCIO_GUEST_MODE=mode,
+                   ASYNCIO_GUEST_QT_TEST_CHILD="1")
+        procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+             "-rfE", "-o", "addopts=", __file__],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+    yield procs
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
 
 
 # -- 1. run ---------------------------------------------------------------------
@@ -337,7 +397,7 @@ def test_qt_slot_wakes_guest_parked_for_an_hour(app, window, drive,
         else:
             emitter.fired.emit("from a signal")
 
-    drive.when(lambda: box.get("parked") and state(box["run"]) == "polling",
+    drive.when(lambda: box.get("parked") and parked(box["run"]),
                act, what="the guest to park on its one-hour timer")
     run, finished = start_and_exec(app, main, loop_factory=loop_factory,
                                    box=box)
@@ -558,7 +618,7 @@ def test_idle_guest_does_not_wake_host(app, window, drive, loop_factory):
         timer.stop()
         box["run"].cancel()
 
-    drive.when(lambda: box.get("parked") and state(box["run"]) == "polling",
+    drive.when(lambda: box.get("parked") and parked(box["run"]),
                first_sample, what="the guest to park")
     run, finished = start_and_exec(app, main, loop_factory=loop_factory,
                                    box=box)
@@ -756,35 +816,278 @@ def test_no_application_raises_runtime_error(binding):
     assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr
 
 
-# -- 8. the other bindings, each in its own process ----------------------------------------
+# -- 8. modes: threadless ----------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def children() -> dict[str, Any]:
-    """Start one child pytest per other installed binding, concurrently."""
-    procs: dict[str, Any] = {}
-    if CHILD:
-        return procs
-    for b in INSTALLED:
-        if b == THIS:
-            continue
-        env = dict(os.environ, ASYNCIO_GUEST_QT=b,
-                   ASYNCIO_GUEST_QT_TEST_CHILD="1")
-        procs[b] = subprocess.Popen(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-             "-rfE", "-o", "addopts=", __file__],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
-    return procs
+def test_this_process_runs_its_binding_and_mode(app, drive, loop_factory):
+    """What a child pytest was asked for (the parent sets the variables) is
+    what it runs."""
+    async def main():
+        await asyncio.sleep(0)
+
+    run, _ = start_and_exec(app, main, loop_factory=loop_factory)
+    drive.check()
+    assert type(app).__module__.split(".")[0] == THIS
+    assert run._runner.threadless is (MODE == "threadless")
+    assert (run._runner.qt_watcher is None) is (MODE == "thread")
 
 
-OTHERS = [] if CHILD else [b for b in INSTALLED if b != THIS]
+def test_mode_argument_and_environment(app, drive, monkeypatch):
+    async def main():
+        await asyncio.sleep(0)
+
+    default = guest_qt.DEFAULT_MODE == "threadless"
+    for env in MODES:
+        monkeypatch.setenv(guest_qt.MODE_ENV_VAR, env)
+        for mode, threadless in [(None, env == "threadless"),
+                                 ("auto", default), ("thread", False),
+                                 ("threadless", True)]:
+            run, _ = start_and_exec(app, main, loop_factory=None, mode=mode)
+            assert run._runner.threadless is threadless, (env, mode)
+    drive.check()
 
 
-if OTHERS:  # a child run tests one binding and starts no children
+def test_bad_mode_is_refused(app, drive, monkeypatch):
+    async def main():
+        pass
+
+    coro = main()
+    with pytest.raises(ValueError, match="mode must be"):
+        guest_qt.start(coro, mode="fast")
+    assert coro.cr_frame is None  # closed: no "never awaited"
+    with pytest.raises(ValueError, match="mode must be"):
+        guest_qt.run(main, mode="threads")
+    monkeypatch.setenv(guest_qt.MODE_ENV_VAR, "nothread")
+    with pytest.raises(ValueError, match="'nothread'"):
+        guest_qt.start(main)
+    assert asyncio_guest.current_run() is None
+    drive.check()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_backend_thread_only_in_thread_mode(app, drive, loop_factory, mode):
+    """Real socket I/O (the other end written by a QTimer slot) and a
+    timer; threadless mode starts no thread at all, thread mode one."""
+    app.processEvents()
+    before = tids()
+    a, b = socket.socketpair()
+    seen: dict[str, Any] = {}
+
+    async def main():
+        seen["during"] = tids()
+        reader, writer = await asyncio.open_connection(sock=a)
+        QtCore.QTimer.singleShot(30, lambda: b.send(b"from a QTimer\n"))
+        line = await reader.readline()
+        t0 = time.monotonic()
+        await asyncio.sleep(0.05)  # the deadline: the watcher's QTimer
+        seen["slept"] = time.monotonic() - t0
+        writer.close()
+        await writer.wait_closed()
+        return line
+
+    def at_done(run: Any) -> None:
+        w = run._runner.qt_watcher
+        if w is not None:  # closed with the run (the loop's fds are closed)
+            seen["closed"] = (w.tick, w.watching, w.timer.isActive(),
+                              [n.isEnabled() for n in w.notifiers])
+
+    try:
+        run, finished = start_and_exec(app, main, loop_factory=loop_factory,
+                                       mode=mode, at_done=at_done)
+    finally:
+        b.close()
+    drive.check()
+    assert finished.task.result() == b"from a QTimer\n"
+    # libuv's clock counts whole ms: uvloop may end a sleep ~1 ms early
+    assert seen["slept"] >= 0.048
+    new = seen["during"] - before
+    if mode == "threadless":
+        assert run._runner.threadless and run._runner._guest.threadless
+        assert new == set(), f"threads started by a threadless run: {new}"
+        tick, watching, timing, enabled = seen["closed"]
+        assert (tick, watching, timing) == (None, False, False)
+        assert enabled and not any(enabled)
+    else:
+        assert not run._runner.threadless
+        assert len(new) == 1, new  # the backend thread
+
+
+def test_threadless_stale_deadline_fixed_by_qtimer_slot(app, drive,
+                                                        loop_factory):
+    """The guest waits on an hour (the watcher's QTimer says so); a QTimer
+    slot resolves a future: the wake hook has the watcher fire now."""
+    box: dict[str, Any] = {}
+
+    async def main():
+        box["fut"] = asyncio.get_running_loop().create_future()
+        sleeper = asyncio.ensure_future(asyncio.sleep(LONG))
+        box["parked"] = True
+        value = await box["fut"]
+        box["waited"] = time.monotonic() - box["t0"]
+        sleeper.cancel()
+        return value
+
+    def act() -> None:
+        w = box["run"]._runner.qt_watcher
+        box["remaining ms"] = w.timer.remainingTime()
+        box["enabled"] = [n.isEnabled() for n in w.notifiers]
+        box["t0"] = time.monotonic()
+        box["fut"].set_result("from a QTimer slot")
+        box["then"] = (state(box["run"]), w.timer.isActive(),
+                       w.timer.remainingTime())
+
+    drive.when(lambda: box.get("parked") and parked(box["run"]), act,
+               what="the guest to park on its one-hour timer")
+    run, finished = start_and_exec(app, main, loop_factory=loop_factory,
+                                   box=box, mode="threadless")
+    drive.check()
+    assert finished.task.result() == "from a QTimer slot"
+    assert box["remaining ms"] > (LONG - 60) * 1000
+    assert box["enabled"] and all(box["enabled"])
+    assert box["then"] == ("posted", True, 0)  # fire_soon: the timer at 0
+    assert box["waited"] < 5.0
+
+
+def test_threadless_signal_handler_wakes_parked_guest(app, drive,
+                                                      loop_factory):
+    """loop.add_signal_handler, signal sent by another thread while the
+    guest is parked: the asyncio loop's self-pipe makes its backend fd
+    readable; uvloop (on the main thread) needs the guest's own signal
+    socket, watched by a second notifier."""
+    box: dict[str, Any] = {}
+    got: list[int] = []
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        box["fut"] = loop.create_future()
+        loop.add_signal_handler(signal.SIGUSR1, lambda: (
+            got.append(threading.get_ident()),
+            box["fut"].done() or box["fut"].set_result("signalled")))
+        box["fds"] = box["run"]._runner.watch_fds()
+        box["parked"] = True
+        try:
+            return await asyncio.wait_for(box["fut"], 10)
+        finally:
+            loop.remove_signal_handler(signal.SIGUSR1)
+
+    def act() -> None:
+        w = box["run"]._runner.qt_watcher
+        box["notified"] = [int(n.socket()) for n in w.notifiers]
+        box["sender"] = threading.Timer(
+            0.02, os.kill, (os.getpid(), signal.SIGUSR1))
+        box["sender"].start()
+
+    drive.when(lambda: box.get("parked") and parked(box["run"]), act,
+               what="the guest to park")
+    run, finished = start_and_exec(app, main, loop_factory=loop_factory,
+                                   box=box, mode="threadless")
+    box["sender"].join()
+    drive.check()
+    assert finished.task.result() == "signalled"
+    assert got == [threading.get_ident()]
+    assert box["notified"] == box["fds"]
+    uvloop = "uvloop" in type(run.loop).__module__
+    assert len(box["fds"]) == (2 if uvloop else 1)
+
+
+def _pump(app: Any, ms: int, until: Callable[[], bool] = lambda: False) -> None:
+    """Run Qt for ``ms`` ms, or until ``until()``."""
+    loop = QtCore.QEventLoop()
+    end = time.monotonic() + ms / 1000
+
+    def check() -> None:
+        if until() or time.monotonic() >= end:
+            loop.quit()
+
+    timer = QtCore.QTimer()
+    timer.setInterval(1)
+    timer.timeout.connect(check)
+    timer.start()
+    exec_(loop)
+    timer.stop()
+
+
+def test_watcher_fires_once_per_watch(app, drive):
+    """The threadless watcher against Qt's real event loop, without a
+    guest: a socket kept readable fires one tick (the tick unwatches, as
+    begin_tick does), nothing fires while unwatched, fire_soon fires once
+    and unwatch() cancels it, a deadline never fires early, a failing tick
+    is reported (never raised into Qt), and close() stops it all."""
+    qt = guest_qt._qt(THIS)
+    receiver = guest_qt._receiver_class(qt, "postEvent")(app)
+    a, b = socket.socketpair()
+    calls: list[float] = []
+    reported: list[BaseException] = []
+    fail = [False]
+    box: list[Any] = []
+
+    def tick() -> None:
+        calls.append(time.monotonic())
+        box[0].unwatch()  # what begin_tick does first
+        if fail[0]:
+            raise ValueError("tick failed")
+
+    w = guest_qt._watcher_class(qt)(receiver, [a.fileno()], tick,
+                                    reported.append)
+    box.append(w)
+    try:
+        assert not any(n.isEnabled() for n in w.notifiers)
+        w.watch(None)  # not readable, no deadline: nothing fires
+        _pump(app, 30)
+        assert calls == []
+        b.send(b"x")  # readable from now on: never drained
+        _pump(app, 2000, lambda: bool(calls))
+        _pump(app, 50)
+        assert len(calls) == 1  # disabled by the tick's unwatch
+        assert not any(n.isEnabled() for n in w.notifiers)
+        a.recv(1)
+
+        t0 = time.monotonic()
+        w.watch(0.0309)  # rounded up to 31 ms
+        _pump(app, 2000, lambda: len(calls) == 2)
+        assert len(calls) == 2 and calls[1] - t0 >= 0.0309
+
+        w.watch(LONG)
+        w.fire_soon()
+        _pump(app, 2000, lambda: len(calls) == 3)
+        _pump(app, 30)
+        assert len(calls) == 3
+
+        w.watch(LONG)
+        w.fire_soon()
+        w.unwatch()  # the tick ran by other means first: no second one
+        _pump(app, 50)
+        assert len(calls) == 3
+
+        fail[0] = True
+        w.watch(0)
+        _pump(app, 2000, lambda: len(calls) == 4)
+        assert [type(e) for e in reported] == [ValueError]
+        fail[0] = False
+
+        w.watch(None)
+        w.close()
+        b.send(b"y")
+        _pump(app, 50)
+        assert len(calls) == 4
+        assert not any(n.isEnabled() for n in w.notifiers)
+        assert not w.timer.isActive()
+        with pytest.raises(RuntimeError, match="closed"):
+            w.watch(0)
+    finally:
+        w.close()
+        receiver.close()
+        a.close()
+        b.close()
+    drive.check()
+
+
+# -- 9. the other bindings and the other mode, each in its own process ---------------------
+
+if OTHERS:  # a child run tests one configuration and starts no children
     @pytest.mark.parametrize("name", OTHERS)
     def test_binding_in_subprocess(children, name):
         proc = children[name]
-        out, _ = proc.communicate(timeout=120)
+        out, _ = proc.communicate(timeout=300)
         tail = "\n".join(out.splitlines()[-25:])
         assert proc.returncode == 0, f"{name} tests failed:\n{tail}"
         assert " passed" in tail and "skipped" not in tail, tail

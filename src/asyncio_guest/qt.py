@@ -1,16 +1,26 @@
 """Qt (PySide6, PyQt6 or PyQt5) as the host loop.
 
-The backend thread wakes Qt with ``QCoreApplication.postEvent()``: it posts
-a custom :class:`QEvent` to a small receiver ``QObject`` that lives on the
-GUI thread, whose ``event()`` runs the queued tick.  ``postEvent`` is
-thread-safe and posted events are delivered by every Qt event loop on that
-thread, including the nested ones of modal dialogs (``QDialog.exec()``),
-menus and ``processEvents()``.  (A ``QueuedConnection`` signal emitted from
-the backend thread was measured too and was slower: see ``_WAKERS``.)
+Two modes (``mode=``, or ``$ASYNCIO_GUEST_MODE``; default
+:data:`DEFAULT_MODE`):
 
-Work that must continue after a full time slice is resumed through the same
-posted event, from the GUI thread: Qt handles the input, timer and paint
-events that arrived meanwhile first.
+* ``"thread"``: a backend thread waits on the loop's backend fd and wakes
+  Qt with ``QCoreApplication.postEvent()``: it posts a custom
+  :class:`QEvent` to a small receiver ``QObject`` that lives on the GUI
+  thread, whose ``event()`` runs the queued tick.  ``postEvent`` is
+  thread-safe.  (A ``QueuedConnection`` signal emitted from the backend
+  thread was measured too and was slower: see ``_WAKERS``.)
+* ``"threadless"``: no thread of ours; Qt's own event loop watches the
+  backend fd (one ``QSocketNotifier`` per fd, enabled only while the guest
+  waits) and the loop's next deadline (a single-shot ``PreciseTimer``
+  ``QTimer``, rounded up to the millisecond).  Host code that schedules
+  guest work meanwhile restarts that timer at 0 ms.
+
+Either way ticks are delivered by every Qt event loop on the GUI thread,
+including the nested ones of modal dialogs (``QDialog.exec()``), menus and
+``processEvents()``, and no exception ever escapes into Qt.  Work that must
+continue after a full time slice is resumed through the posted event, from
+the GUI thread: Qt handles the input, timer and paint events that arrived
+meanwhile first.
 
 Which binding: the one given (``binding=`` or, for ``start``/``run``, the
 binding of ``app=``), else the environment variable ``ASYNCIO_GUEST_QT``
@@ -52,6 +62,7 @@ import collections
 import functools
 import importlib
 import inspect
+import math
 import os
 import sys
 import warnings
@@ -62,7 +73,7 @@ from . import _run
 from ._run import GuestRun
 
 __all__ = ["start", "run", "async_slot", "resolve_binding", "BINDINGS",
-           "ENV_VAR"]
+           "ENV_VAR", "DEFAULT_MODE"]
 
 T = TypeVar("T")
 
@@ -76,6 +87,14 @@ ENV_VAR = "ASYNCIO_GUEST_QT"
 # is kept for measurement (examples/qt_demo.py has none; see the report).
 _WAKERS = ("postEvent", "signal")
 _waker_kind = "postEvent"
+
+MODE_ENV_VAR = _run.MODE_ENV_VAR
+#: The default mode of this host (see :func:`start`).
+DEFAULT_MODE = "threadless"
+
+# QTimer.start() takes a C int of milliseconds (about 24.8 days): a later
+# deadline fires early, and the tick then finds nothing due and re-arms.
+_MAX_TIMER_MS = 2**31 - 1
 
 
 # -- the binding ---------------------------------------------------------------
@@ -148,6 +167,7 @@ class _Qt:
         self.wait_flags: Any = flags.AllEvents | flags.WaitForMoreEvents
         self.event_type: Any = core.QEvent.Type(core.QEvent.registerEventType())
         self.receivers: dict[str, type] = {}
+        self.watcher: Optional[type] = None
 
 
 _qts: dict[str, _Qt] = {}
@@ -256,6 +276,98 @@ def _receiver_class(qt: _Qt, kind: str) -> type:
     return cls
 
 
+def _watcher_class(qt: _Qt) -> type:
+    """The threadless watcher QObject class of ``qt``."""
+    if qt.watcher is not None:
+        return qt.watcher
+    core = qt.QtCore
+    QObject: Any = core.QObject
+    QSocketNotifier: Any = core.QSocketNotifier
+    QTimer: Any = core.QTimer
+    read = QSocketNotifier.Type.Read
+    precise = core.Qt.TimerType.PreciseTimer
+    ceil = math.ceil
+
+    class _Watcher(QObject):  # type: ignore[misc]
+        """Threadless mode: Qt's own event loop watches the guest's fds and
+        deadline, and runs the tick when one fires.
+
+        The C core calls ``watch(timeout)`` when the guest goes idle (arm),
+        ``fire_soon()`` when host code scheduled guest work meanwhile (the
+        wake hook), and ``unwatch()`` as the tick starts (begin_tick) and at
+        close; all on the GUI thread.  A ``QSocketNotifier`` keeps firing
+        while its fd is readable, so the notifiers are enabled only between
+        ``watch()`` and ``unwatch()``; the tick's begin_tick disables them
+        before any guest code runs, and a fire that was already on its way
+        when they were disabled is dropped (``watching`` is False).  The
+        notifiers and the timer are children of this object, itself a child
+        of the receiver (a child of the application), all on the GUI
+        thread."""
+
+        def __init__(self, parent: Any, fds: list[int],
+                     tick: Callable[[], object],
+                     report: Callable[[BaseException], None]) -> None:
+            super().__init__(parent)
+            self.tick: Optional[Callable[[], object]] = tick
+            self.report = report
+            self.watching = False
+            self.notifiers: list[Any] = []
+            for fd in fds:
+                notifier = QSocketNotifier(fd, read, self)
+                notifier.setEnabled(False)
+                notifier.activated.connect(self.fire)
+                self.notifiers.append(notifier)
+            self.timer: Any = QTimer(self)
+            self.timer.setSingleShot(True)
+            self.timer.setTimerType(precise)
+            self.timer.timeout.connect(self.fire)
+
+        def watch(self, timeout: Optional[float]) -> None:
+            if self.tick is None:
+                raise RuntimeError("asyncio_guest.qt: the watcher is closed")
+            if not self.watching:
+                self.watching = True
+                for notifier in self.notifiers:
+                    notifier.setEnabled(True)
+            if timeout is None:
+                self.timer.stop()
+            else:
+                # Rounded up: a timer firing early would find nothing due.
+                self.timer.start(min(ceil(timeout * 1000.0), _MAX_TIMER_MS))
+
+        def fire_soon(self) -> None:
+            # The one timer: a pending deadline is replaced, and unwatch()
+            # cancels it, so this makes exactly one tick at most.
+            self.timer.start(0)
+
+        def unwatch(self) -> None:
+            try:
+                if self.watching:
+                    self.watching = False
+                    for notifier in self.notifiers:
+                        notifier.setEnabled(False)
+                self.timer.stop()
+            except RuntimeError:
+                pass  # deleted with the application: nothing watches
+
+        def fire(self, *_: Any) -> None:
+            """A notifier's ``activated`` or the timer's ``timeout``."""
+            if not self.watching or self.tick is None:
+                return  # unwatched since: that tick ran already
+            try:
+                self.tick()
+            except BaseException as exc:  # never into Qt (PyQt5 aborts)
+                self.report(exc)
+
+        def close(self) -> None:
+            """At the end of the run (before the loop closes its fds)."""
+            self.tick = None  # no cycle through the run
+            self.unwatch()
+
+    qt.watcher = _Watcher
+    return _Watcher
+
+
 def _application(qt: _Qt, app: Any) -> Any:
     core = qt.QtCore
     if app is None:
@@ -304,6 +416,7 @@ def start(
     app: Any = None,
     binding: Optional[str] = None,
     host_uses_signal_set_wakeup_fd: Optional[bool] = None,
+    mode: Optional[str] = None,
 ) -> GuestRun:
     """Start ``async_fn(*args)`` as a guest of the Qt event loop.
 
@@ -325,14 +438,22 @@ def start(
         host_uses_signal_set_wakeup_fd: None (default) means True if a
             wake-up fd is set when the run starts (the application's own),
             else False.
+        mode: ``"threadless"``: no backend thread; Qt's event loop watches
+            the loop's backend fd with ``QSocketNotifier`` s and its next
+            deadline with a single-shot ``QTimer``.  ``"thread"``: a backend
+            thread waits on the fd and wakes Qt with ``postEvent``.
+            ``"auto"`` (default, or ``$ASYNCIO_GUEST_MODE``):
+            :data:`DEFAULT_MODE`.  See the module's documentation.
 
     Raises:
         RuntimeError: no application object; not on its thread; this thread
             already hosts a guest run.
         TypeError: ``app`` is not a Qt application; ``async_fn`` is not an
             async function.
+        ValueError: an unknown ``mode`` or ``binding``.
     """
     try:
+        threadless = _run.pick_mode("asyncio_guest.qt", mode, DEFAULT_MODE)
         qt, app = _load(binding, app)
         if host_uses_signal_set_wakeup_fd is None:
             host_uses_signal_set_wakeup_fd = _run.wakeup_fd_in_use()
@@ -340,24 +461,41 @@ def start(
     except BaseException:
         _run.close_if_coroutine(async_fn)
         raise
+    watchers: list[Any] = []
+
+    def watcher(runner: Any) -> Any:
+        # Threadless: the C core calls its watch/fire_soon/unwatch.
+        w = _watcher_class(qt)(receiver, runner.watch_fds(), runner._tick,
+                               receiver.report)
+        watchers.append(w)
+        return w
+
+    def on_closed() -> None:
+        for w in watchers:
+            w.close()
+        receiver.close()
+
     try:
         runner = _run._Runner(
             async_fn,
             args,
-            post=receiver.post,
+            post=None if threadless else receiver.post,
             post_soon=receiver.post,
             done_callback=done_callback or _run.report_main_task,
             loop_factory=loop_factory,
             host_uses_wakeup_fd=bool(host_uses_signal_set_wakeup_fd),
             debug=debug,
-            on_closed=receiver.close,
+            native_waker=watcher if threadless else None,
+            on_closed=on_closed,
         )
     except BaseException:
-        receiver.close()
+        on_closed()
         raise
     guest = GuestRun(runner)
     # For run(): where interrupts go (private).
     runner.qt_receiver = receiver  # type: ignore[attr-defined]
+    # Threadless mode's watcher, or None (private; the tests look at it).
+    runner.qt_watcher = watchers[0] if watchers else None  # type: ignore
     return guest
 
 
@@ -374,6 +512,7 @@ def run(
     app: Any = None,
     binding: Optional[str] = None,
     host_uses_signal_set_wakeup_fd: Optional[bool] = None,
+    mode: Optional[str] = None,
 ) -> Optional[T]:
     """Run ``async_fn(*args)`` as a guest of ``app.exec()``; the
     ``asyncio.run`` of a Qt program.
@@ -412,7 +551,8 @@ def run(
 
     guest = start(async_fn, *args, done_callback=done,
                   loop_factory=loop_factory, debug=debug, app=app,
-                  host_uses_signal_set_wakeup_fd=host_uses_signal_set_wakeup_fd)
+                  host_uses_signal_set_wakeup_fd=host_uses_signal_set_wakeup_fd,
+                  mode=mode)
     guest._runner.qt_receiver.on_interrupt = on_interrupt  # type: ignore
     connected: list[Any] = []
     for name in ("lastWindowClosed", "aboutToQuit"):
