@@ -308,7 +308,8 @@ def test_threadless_is_the_default_and_starts_no_thread(
         t.join()
         srv.close()
     assert seen["r"] == "ok" and seen["echo"] == b"ping\n"
-    assert seen["slept"] >= 0.05
+    # libuv keeps whole milliseconds: uvloop may end a sleep ~0.4 ms early
+    assert seen["slept"] >= 0.048
     # the serving thread is the only new thread: no backend thread
     assert seen["threads"] - before == {str(t.native_id)}
 

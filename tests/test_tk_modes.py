@@ -86,7 +86,8 @@ def test_threadless_starts_no_thread(tk_root: tkinter.Tk,
             b"from another end\n"
     finally:
         b.close()
-    assert seen["slept"] >= 0.05
+    # libuv keeps whole milliseconds: uvloop may end a sleep ~0.4 ms early
+    assert seen["slept"] >= 0.048
     assert seen["during"] - before == set()  # no backend thread
 
 
