@@ -22,6 +22,7 @@ from typing import Any, Callable, Optional
 import pytest
 
 import asyncio_guest
+from asyncio_guest import _drivers
 
 
 class QueueHost:
@@ -228,3 +229,21 @@ def tk_root(display: str) -> Any:
         root.destroy()
     except tkinter.TclError:
         pass  # the test (or tk.run) destroyed it already
+
+
+@pytest.fixture
+def loop_nesting(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Records how deeply guest loop slices nest (1 = never): for the tests
+    of modal dialogs and nested host loops (never a tick inside a tick)."""
+    depth = {"now": 0, "max": 0}
+    for cls in (_drivers.SelectorDriver, _drivers.UVLoopDriver):
+        def run(self: Any, end: float, _original: Any = cls.run) -> None:
+            depth["now"] += 1
+            depth["max"] = max(depth["max"], depth["now"])
+            try:
+                _original(self, end)
+            finally:
+                depth["now"] -= 1
+
+        monkeypatch.setattr(cls, "run", run)
+    return depth

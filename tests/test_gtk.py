@@ -122,21 +122,6 @@ def posts(run: Any) -> int:
     return int(run._runner._guest.posts)
 
 
-@pytest.fixture
-def loop_nesting(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    """Records how deeply guest loop slices nest (1 = never)."""
-    depth = {"now": 0, "max": 0}
-    for cls in (_drivers.SelectorDriver, _drivers.UVLoopDriver):
-        def run(self: Any, end: float, _original: Any = cls.run) -> None:
-            depth["now"] += 1
-            depth["max"] = max(depth["max"], depth["now"])
-            try:
-                _original(self, end)
-            finally:
-                depth["now"] -= 1
-
-        monkeypatch.setattr(cls, "run", run)
-    return depth
 
 
 class Modal:

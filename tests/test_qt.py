@@ -196,21 +196,6 @@ def parked(run: Any) -> bool:
     return bool(guest.state == ("armed" if guest.threadless else "polling"))
 
 
-@pytest.fixture
-def loop_nesting(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    """Records how deeply guest loop slices nest (1 = never)."""
-    depth = {"now": 0, "max": 0}
-    for cls in (_drivers.SelectorDriver, _drivers.UVLoopDriver):
-        def run(self: Any, end: float, _original: Any = cls.run) -> None:
-            depth["now"] += 1
-            depth["max"] = max(depth["max"], depth["now"])
-            try:
-                _original(self, end)
-            finally:
-                depth["now"] -= 1
-
-        monkeypatch.setattr(cls, "run", run)
-    return depth
 
 
 # Every (binding, mode) but this process's own: each other binding in this
