@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 DEMO   := $(if $(DISPLAY),$(PY) examples/tk_demo.py,xvfb-run -a $(PY) examples/tk_demo.py --auto)
 
 .PHONY: all system-deps venv compile debug demo demo-uvloop test \
-	test-uvloop-versions bench clean
+	test-uvloop-versions bench bench-hosts clean
 
 all: compile
 
@@ -36,11 +36,20 @@ demo: compile
 demo-uvloop: compile
 	$(DEMO) --uvloop
 
-# Guest vs native, both loops, queue and Tk hosts; then wake latency for every
-# host (under Xvfb without a display).
-bench: compile
-	$(if $(DISPLAY),,xvfb-run -a) $(PY) bench/core_bench.py
-	$(if $(DISPLAY),,xvfb-run -a) $(PY) bench/host_wake.py
+# The benchmark suite (bench/suite.py): every scenario natively and as a
+# guest, both loops, queue/Tk/Qt/GTK in both modes, and the peers; writes
+# bench/results/<date>.md, .json and .png (~15 min).  bench-hosts: wake
+# latency for every host.  Both under Xvfb without a display.
+XRUN := $(if $(DISPLAY),,xvfb-run -a)
+$(VENV)/.stamp-bench: $(VENV)/.stamp-venv requirements-bench.txt
+	$(PY) -m pip install -q -r requirements-bench.txt
+	touch $@
+
+bench: compile $(VENV)/.stamp-bench
+	$(XRUN) $(PY) bench/suite.py $(BENCH_ARGS)
+
+bench-hosts: compile
+	$(XRUN) $(PY) bench/host_wake.py
 
 test: compile
 	$(PY) -m mypy --strict src/asyncio_guest

@@ -2,7 +2,8 @@
 
 Another thread writes a byte to a socketpair while the guest loop is idle;
 the time until the guest's reader callback runs (on the host thread) is one
-sample (bench/core_bench.py: wake_latency).  Each host runs in its own
+sample (bench/workloads.py: wake).  The full suite (bench/suite.py) covers
+the queue, Tk, Qt and GTK hosts; this covers every host, wake-ups only.  Each host runs in its own
 process (Qt bindings cannot share one).  Needs a display for Tk and GTK;
 Qt uses the offscreen platform, pygame SDL's dummy driver.
 GTK is measured with each waker: gtk3/gtk4 (the C GLib waker, the
@@ -17,13 +18,17 @@ import argparse
 import asyncio
 import json
 import os
-import statistics
 import subprocess
 import sys
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(__file__))
-from core_bench import pct, wake_latency  # noqa: E402
+import suite  # noqa: E402
+import workloads  # noqa: E402
+
+
+def wake_latency(n: int) -> Any:
+    return workloads.wake(n)
 
 HOSTS = ["native", "queue", "tk", "PySide6", "PyQt6", "PyQt5", "gtk3", "gtk4",
          "gtk3-py", "gtk4-py", "pygame", "asyncio", "tornado", "trio"]
@@ -37,19 +42,16 @@ def factory(loop: str) -> Any:
     return asyncio.new_event_loop
 
 
-def measure(host: str, loop: str, n: int) -> list[float]:
+def measure(host: str, loop: str, n: int) -> dict[str, float]:
     f = factory(loop)
     if host == "native":
         with asyncio.Runner(loop_factory=f) as runner:
             return runner.run(wake_latency(n))
     if host == "queue":
-        from core_bench import run_queue_host
-
-        return run_queue_host(wake_latency(n), f)[0]
+        return suite.run_queue(lambda post: wake_latency(n), f, "thread")
     if host == "tk":
-        from core_bench import run_tk_host
-
-        return run_tk_host(wake_latency(n), f)[0]
+        return suite.run_tk(lambda post: wake_latency(n), f,
+                            os.environ.get("ASYNCIO_GUEST_MODE", "thread"))
     if host in ("PySide6", "PyQt6", "PyQt5"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         import importlib
@@ -109,8 +111,8 @@ def main() -> None:
                     help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        lat = measure(args.one[0], args.one[1], args.samples)
-        print(json.dumps([statistics.median(lat), pct(lat, 99)]))
+        fig = measure(args.one[0], args.one[1], args.samples)
+        print(json.dumps([fig["wake_med_us"], fig["wake_p99_us"]]))
         return
     print("| host | loop | wake median us | wake p99 us |")
     print("|---|---|---|---|")
@@ -125,7 +127,7 @@ def main() -> None:
                 print(f"| {host} | {loop} | failed: "
                       f"{out.stderr.strip().splitlines()[-1:]} | |")
                 continue
-            print(f"| {host} | {loop} | {med * 1e6:.1f} | {p99 * 1e6:.1f} |")
+            print(f"| {host} | {loop} | {med:.1f} | {p99:.1f} |")
 
 
 if __name__ == "__main__":

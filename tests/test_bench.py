@@ -1,0 +1,42 @@
+"""The benchmark suite still runs and writes its report (bench/suite.py
+--quick on the queue host).  No speed is asserted: benchmarks are not
+tests; this only keeps `make bench` from rotting."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+BENCH = os.path.join(os.path.dirname(__file__), os.pardir, "bench")
+
+
+@pytest.mark.timeout(120)
+def test_quick_suite_writes_a_report(tmp_path):
+    out = subprocess.run(
+        [sys.executable, os.path.join(BENCH, "suite.py"), "--quick",
+         "--only", "queue", "--loops", "asyncio,uvloop",
+         "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=110)
+    assert out.returncode == 0, out.stderr
+    (js,) = tmp_path.glob("*-quick.json")
+    data = json.loads(js.read_text())
+    runs = data["runs"]
+    assert [(r["name"], r["mode"], r["loop"]) for r in runs] == [
+        ("queue", "thread", "asyncio"), ("queue", "thread", "uvloop")]
+    keys = {"iter_us", "wake_med_us", "wake_p99_us", "pp_in_rps",
+            "pp_out_rps", "pp_many_rps", "timer_late_med_ms",
+            "timer_late_p99_ms", "idle_wakeups_hz", "idle_cpu_pct"}
+    for r in runs:
+        assert "error" not in r
+        assert set(r["native"]) == keys
+        # the guest also times host events under its flood
+        assert set(r["guest"]) == keys | {"flood_host_med_ms",
+                                          "flood_host_p99_ms"}
+        assert r["guest"]["pp_in_rps"] > 0 and r["native"]["wake_med_us"] > 0
+    md = js.with_suffix(".md").read_text()
+    assert "## stdlib asyncio" in md and "## uvloop" in md
+    assert "| queue [thread] |" in md and "## Targets (issue 5)" in md
