@@ -686,6 +686,40 @@ def test_guest_flood_does_not_starve_tk_idle_tasks(tk_root, drive,
     assert seen.get("toplevel mapped during flood") is True
 
 
+def test_host_that_never_idles_does_not_starve_a_busy_guest(tk_root,
+                                                            loop_factory):
+    """A chain of after(0) callbacks keeps Tcl from ever going idle, and a
+    busy guest's next slice waits for idle (so that Tk redraws first): a
+    fallback timer must run the slice anyway.  The guest records the chain's
+    progress each time it runs; it must run while the chain is going, not
+    only before it starts and after it ends."""
+    chain = {"n": 0, "end": 0.0}
+    seen: list[int] = []
+    box: dict[str, Any] = {}
+
+    def link() -> None:
+        chain["n"] += 1
+        if time.monotonic() < chain["end"]:
+            tk_root.after(0, link)
+        else:
+            chain["done"] = chain["n"]
+
+    async def main():
+        chain["end"] = time.monotonic() + 0.3
+        tk_root.after(0, link)
+        while "done" not in chain:  # busy: every slice is a full one
+            seen.append(chain["n"])
+            await asyncio.sleep(0)
+        return chain["done"]
+
+    total = guest_tk.run(tk_root, main, loop_factory=loop_factory)
+    assert total and total > 100, total  # the chain did run
+    during = {n for n in seen if 0 < n < total}
+    assert len(during) >= 5, (
+        f"the guest ran only {len(during)} times during the host's 300 ms "
+        f"chain of {total} after(0) callbacks")
+
+
 # -- 6. idle guest: no wake-ups ----------------------------------------------------
 
 def test_idle_guest_does_not_wake_host(tk_root, drive, loop_factory):

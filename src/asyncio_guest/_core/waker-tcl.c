@@ -40,6 +40,7 @@ struct ag_tcl_waker_s {
    * Tcl thread-local caches that live until process exit). */
   _Atomic(tick_event_t *) spare;
   int idle_pending;  /* post_soon: an idle callback is registered */
+  Tcl_TimerToken starve_timer;  /* post_soon's fallback, or NULL */
   /* Threadless mode (host thread only): Tcl's notifier watches the fds. */
   ag_watcher_t watcher;
   int threadless;
@@ -97,22 +98,50 @@ static int tick_event_proc(Tcl_Event *ev, int flags) {
  * Tcl_DoOneEvent.  Running the tick from the idle callback itself would make
  * `update idletasks`, called inside a busy guest, loop forever; a chain of
  * zero-delay timers instead would starve idle callbacks (no redraws during
- * a flood) and cost a second pass through the notifier per slice. */
-static void idle_proc(ClientData data) {
-  ag_tcl_waker_t *w;
+ * a flood) and cost a second pass through the notifier per slice.
+ * But a host that always has an event pending (a chain of `after 0`
+ * callbacks, say) never lets Tcl go idle: then a timer, AG_TCL_STARVE_MS
+ * after the post, queues the tick anyway, so a busy guest gets at least
+ * one slice per AG_TCL_STARVE_MS whatever the host does.  Whichever of the
+ * two fires first takes the post's reference and cancels the other. */
+#define AG_TCL_STARVE_MS 5
+
+static void queue_tick(ag_tcl_waker_t *w) {
   tick_event_t *ev;
 
-  w = data;
-  w->idle_pending = 0;
   ev = w->closed ? NULL : (tick_event_t *) Tcl_AttemptAlloc(sizeof(*ev));
   if (ev == NULL) {
     unref(w);
     return;
   }
-  ev->w = w;  /* takes over the idle call's reference */
+  ev->w = w;  /* takes over the post's reference */
   ev->header.proc = tick_event_proc;
   ev->header.nextPtr = NULL;
   Tcl_QueueEvent(&ev->header, TCL_QUEUE_TAIL);
+}
+
+static void idle_proc(ClientData data) {
+  ag_tcl_waker_t *w;
+
+  w = data;
+  w->idle_pending = 0;
+  if (w->starve_timer != NULL) {
+    Tcl_DeleteTimerHandler(w->starve_timer);
+    w->starve_timer = NULL;
+  }
+  queue_tick(w);
+}
+
+static void starve_proc(ClientData data) {
+  ag_tcl_waker_t *w;
+
+  w = data;
+  w->starve_timer = NULL;
+  if (!w->idle_pending)
+    return;  /* cannot happen: idle_proc deletes this timer */
+  Tcl_CancelIdleCall(idle_proc, w);
+  w->idle_pending = 0;
+  queue_tick(w);
 }
 
 /* Backend thread, no GIL. */
@@ -304,6 +333,7 @@ int ag_tcl_waker_post_soon(ag_tcl_waker_t *w) {
   atomic_fetch_add(&w->refs, 1);
   w->idle_pending = 1;
   Tcl_DoWhenIdle(idle_proc, w);
+  w->starve_timer = Tcl_CreateTimerHandler(AG_TCL_STARVE_MS, starve_proc, w);
   return 0;
 }
 
@@ -317,6 +347,10 @@ void ag_tcl_waker_close(ag_tcl_waker_t *w) {
   w->closed = 1;
   if (w->idle_pending) {
     Tcl_CancelIdleCall(idle_proc, w);
+    if (w->starve_timer != NULL) {
+      Tcl_DeleteTimerHandler(w->starve_timer);
+      w->starve_timer = NULL;
+    }
     w->idle_pending = 0;
     unref(w);
   }
