@@ -13,7 +13,7 @@ import asyncio
 import collections
 import queue
 from importlib.metadata import version
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Coroutine, Optional
 
 import trio_workloads
 import workloads
@@ -115,9 +115,11 @@ def run_gi_events(make: Make, factory: Factory, mode: str) -> dict[str, float]:
     return result
 
 
-def gi_events_scenarios(post: Optional[workloads.Post], echo_port: int,
-                        sizes: dict[str, Any] = workloads.SIZES,
-                        only: Optional[set[str]] = None) -> dict[str, float]:
+def gi_events_scenarios(
+        post: Optional[workloads.Post], echo_port: int,
+        sizes: dict[str, Any] = workloads.SIZES,
+        only: Optional[set[str]] = None,
+) -> Coroutine[Any, Any, dict[str, float]]:
     """The scenarios without flood, which never ends under gi.events: its
     GSource runs asyncio at G_PRIORITY_DEFAULT and is always ready while
     the guest floods, so GLib never dispatches the host's idle sources

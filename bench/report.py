@@ -24,6 +24,7 @@ METRICS: list[tuple[str, str, str, bool]] = [
     ("idle_cpu_pct", "idle CPU %", "low", False),
     ("flood_host_med_ms", "host event under flood median ms", "low", False),
     ("flood_host_p99_ms", "host event under flood p99 ms", "low", False),
+    ("flood_guest_pct", "guest progress meanwhile %", "high", False),
 ]
 LOOP_TITLES = {"asyncio": "stdlib asyncio", "uvloop": "uvloop",
                "trio": "Trio (its own loop; native = trio.run)"}

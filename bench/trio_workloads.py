@@ -36,7 +36,7 @@ async def wake(samples: int) -> dict[str, float]:
             go.acquire()
             if len(lat) >= samples:
                 return
-            time.sleep(0.0002)  # let the loop go idle first
+            time.sleep(0.0005)  # let the loop go idle first (workloads.wake)
             stamp[0] = time.perf_counter()
             b.send(b"x")
 
@@ -198,23 +198,33 @@ async def probe(post: Post, samples: int) -> list[float]:
 async def flood(post: Post, samples: int) -> dict[str, float]:
     """The guest floods with two tasks doing `await trio.sleep(0)` forever
     (Trio has no plain call_soon callbacks: the second task stands for
-    asyncio's self-rescheduling callback); the host's own events are timed."""
+    asyncio's self-rescheduling callback); the host's own events are timed,
+    and the guest's progress meanwhile (workloads.flood)."""
     stop = [False]
+    spins = [0]
 
     async def spin() -> None:
         while not stop[0]:
             await trio.sleep(0)
+            spins[0] += 1
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(spin)
         nursery.start_soon(spin)
         await trio.sleep(0.01)
         try:
+            s0, t0 = spins[0], time.perf_counter()
+            await trio.sleep(0.1)
+            s1, t1 = spins[0], time.perf_counter()
             lat = await probe(post, samples)
+            s2, t2 = spins[0], time.perf_counter()
         finally:
             stop[0] = True
     m, p = med_p99(lat, 1e3)
-    return {"flood_host_med_ms": m, "flood_host_p99_ms": p}
+    before = (s1 - s0) / (t1 - t0)
+    during = (s2 - s1) / (t2 - t1)
+    return {"flood_host_med_ms": m, "flood_host_p99_ms": p,
+            "flood_guest_pct": 100 * during / before if before else 0.0}
 
 
 # -- 6. cost of an empty iteration --------------------------------------------

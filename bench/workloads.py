@@ -251,13 +251,18 @@ def probe(post: Post, samples: int) -> "asyncio.Future[list[float]]":
 
 async def flood(post: Post, samples: int) -> dict[str, float]:
     """The guest floods (a task doing `await asyncio.sleep(0)` forever plus
-    a callback that reschedules itself); the host's own events are timed."""
+    a callback that reschedules itself); the host's own events are timed.
+    A host can answer fast by starving the guest, so the guest's progress
+    while the host events run is reported too: its spin rate during the
+    probe as a percentage of its rate just before."""
     loop = asyncio.get_running_loop()
     stop = [False]
+    spins = [0]
 
     async def spin() -> None:
         while not stop[0]:
             await asyncio.sleep(0)
+            spins[0] += 1
 
     def callback() -> None:
         if not stop[0]:
@@ -267,12 +272,19 @@ async def flood(post: Post, samples: int) -> dict[str, float]:
     loop.call_soon(callback)
     await asyncio.sleep(0.01)
     try:
+        s0, t0 = spins[0], time.perf_counter()
+        await asyncio.sleep(0.1)
+        s1, t1 = spins[0], time.perf_counter()
         lat = await probe(post, samples)
+        s2, t2 = spins[0], time.perf_counter()
     finally:
         stop[0] = True
         await task
     m, p = med_p99(lat, 1e3)
-    return {"flood_host_med_ms": m, "flood_host_p99_ms": p}
+    before = (s1 - s0) / (t1 - t0)
+    during = (s2 - s1) / (t2 - t1)
+    return {"flood_host_med_ms": m, "flood_host_p99_ms": p,
+            "flood_guest_pct": 100 * during / before if before else 0.0}
 
 
 # -- 6. cost of an empty iteration --------------------------------------------

@@ -34,8 +34,8 @@ def test_quick_suite_writes_a_report(tmp_path):
         assert "error" not in r
         assert set(r["native"]) == keys
         # the guest also times host events under its flood
-        assert set(r["guest"]) == keys | {"flood_host_med_ms",
-                                          "flood_host_p99_ms"}
+        assert set(r["guest"]) == keys | {
+            "flood_host_med_ms", "flood_host_p99_ms", "flood_guest_pct"}
         assert r["guest"]["pp_in_rps"] > 0 and r["native"]["wake_med_us"] > 0
     md = js.with_suffix(".md").read_text()
     assert "## stdlib asyncio" in md and "## uvloop" in md
