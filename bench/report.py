@@ -98,14 +98,19 @@ def markdown(data: dict[str, Any]) -> str:
                 if data.get("quick") else ""), ""]
     lines += [f"Machine: {data['machine']}.  ",
               f"Versions: {versions(runs)}.  ",
-              f"`make bench` (bench/suite.py), {data['seconds']} s.", ""]
+              f"`make bench` (bench/suite.py), {data['seconds']} s."
+              + (f"  \nNote: {data['note']}." if data.get("note") else ""),
+              ""]
     lines += [
         "Every row ran in a process of its own: the scenarios first natively "
         "on the same loop (`asyncio.Runner`; `trio.run` for Trio), then as a "
         "guest.  In brackets: guest / native of that process — above 1 is "
         "faster for rates (rt/s), slower for times (µs).  The *native* row "
         "is the median of those native runs.  Qt runs on its offscreen "
-        "platform, Tk and GTK on Xvfb.  Scenarios: bench/workloads.py; "
+        "platform, Tk and GTK on Xvfb.  "
+        + (f"Each process pinned to CPU {data['cpu']} (docs/design.md, "
+           "Benchmarks).  " if data.get("cpu", -1) >= 0 else "")
+        + "Scenarios: bench/workloads.py; "
         "`[mode]`: thread = backend thread + host wake-up, threadless = the "
         "host watches the loop's fd and deadline.", ""]
     for loop, title in LOOP_TITLES.items():
