@@ -71,10 +71,45 @@ class SelectorDriver:
         self.loop = loop
         self.fd: int = fileno()
         self._run_once: Callable[[], None] = loop._run_once  # type: ignore
+        # Whether the iteration just run did anything: see io_ready.
+        self._events = 1
+        self._selector = selector
+        select = selector.select
+        ready_queue = self._ready_queue = loop._ready  # type: ignore
+        #: Set by the state machine when the run's teardown is done.
+        self.halt = False
+
+        def counting_select(timeout: Optional[float] = None) -> Any:
+            ready = select(timeout)
+            # Events found, or callbacks about to run (which may do I/O).
+            self._events = len(ready) + len(ready_queue)
+            return ready
+
+        selector.select = counting_select
 
     def run(self, end: float) -> None:
-        """One iteration: the state machine's own loop decides on more."""
-        self._run_once()
+        """At least one iteration; more, without returning to the state
+        machine, while each one surely has work (callbacks queued, or the
+        previous iteration did something: see io_ready) and the slice has
+        time left.  The state machine decides what follows the first
+        iteration that did nothing."""
+        run_once = self._run_once
+        ready = self._ready_queue
+        now = time.perf_counter
+        run_once()
+        while (ready or self._events) and not self.halt and now() < end:
+            run_once()
+
+    def io_ready(self) -> bool:
+        """Whether to look for I/O once more before going idle: yes when
+        the iteration just run did something (its select found events, or
+        callbacks ran, which may have written to a socket whose answer is
+        already there), no when it did nothing at all.  The iteration's
+        own select answers, so a busy loop makes one syscall per iteration,
+        as natively, and not a poll() of the backend fd besides.  (I/O
+        that arrives after the empty select is seen by whoever waits next:
+        the backend thread or the host's watcher.)"""
+        return self._events > 0
 
     def timeout(self) -> Optional[float]:
         loop: Any = self.loop
@@ -101,6 +136,7 @@ class SelectorDriver:
         loop: Any = self.loop
         loop._thread_id = None
         loop._stopping = False
+        self._selector.__dict__.pop("select", None)
 
 
 class UVLoopDriver:
@@ -217,6 +253,9 @@ class UVLoopDriver:
 
     def enter(self) -> None:
         pass  # is_running() is hooked by the state machine
+
+    #: Unused: a slice ends by itself (the _step callback checks closing).
+    halt = False
 
     def leave(self) -> None:
         # bind() made a cycle through the state machine: break it.

@@ -585,7 +585,9 @@ class _Runner:
         # The hot path: locals only.
         run = self._driver.run
         timeout_of = self._driver.timeout
-        readable = self._guest.readable
+        # Is I/O ready (so iterate again rather than go idle)?  The selector
+        # driver knows from the iteration it just ran; else peek at the fd.
+        readable = getattr(self._driver, "io_ready", self._guest.readable)
         now = time.perf_counter
         end = now() + TIME_SLICE
         try:
@@ -722,6 +724,7 @@ class _Runner:
                 }
             )
         self._closing = True
+        self._driver.halt = True  # end the slice now (SelectorDriver.run)
 
     def _finish(self) -> None:
         """Host thread, outside any loop iteration: release everything, then
