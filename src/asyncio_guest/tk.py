@@ -41,8 +41,11 @@ from ._run import GuestRun
 
 __all__ = ["start", "run", "async_handler", "DEFAULT_MODE"]
 
-#: The default mode of this host (see :func:`start`).
-DEFAULT_MODE = "thread"
+#: The default mode of this host (see :func:`start`): the faster one in
+#: bench/results/2026-11-28.md (wake 16 vs 19 us on the stdlib loop, 32 vs
+#: 34 us on uvloop, one CPU; 19-24 vs 31-32 us and 39-42 vs 46-51 us
+#: unpinned).  Thread mode where Tcl has no file handlers (Windows).
+DEFAULT_MODE = "threadless"
 
 T = TypeVar("T")
 
