@@ -4,11 +4,13 @@
 #   tk8.6 (Tk for tkinter), xvfb + xauth (a display for the Tk tests/demo),
 #   xdotool (real X input in the Tk tests); for the GTK host, GTK 3 and 4
 #   typelibs and what PyGObject needs to build from PyPI against GLib 2.74
-#   (libglib2.0-dev libgirepository1.0-dev, libcairo2-dev, pkg-config).
+#   (libglib2.0-dev libgirepository1.0-dev, libcairo2-dev, pkg-config);
+#   WebKitGTK 4.1 for GTK 3 (gir1.2-webkit2-4.1) for asyncio_guest.webview.
 # Does nothing when they are all present; needs root (or sudo) otherwise.
 set -eu
 PKGS="gcc make tcl8.6-dev tk8.6 xvfb xauth xdotool
-  libglib2.0-dev libgirepository1.0-dev libcairo2-dev pkg-config gir1.2-gtk-3.0 gir1.2-gtk-4.0"
+  libglib2.0-dev libgirepository1.0-dev libcairo2-dev pkg-config gir1.2-gtk-3.0 gir1.2-gtk-4.0
+  gir1.2-webkit2-4.1"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

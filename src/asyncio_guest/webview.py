@@ -1,0 +1,452 @@
+"""A web page that awaits async Python: WebKitGTK hosted by the GTK host.
+
+JavaScript in the page calls exposed ``async def`` functions and awaits
+them; they run on the guest asyncio loop, on the GTK thread::
+
+    from asyncio_guest import webview
+
+    async def add(a, b):
+        await asyncio.sleep(0.1)
+        return a + b
+
+    async def main(window):
+        window.expose(add)
+        window.load_html('<script>py.add(1, 2).then(console.log)</script>')
+        await window.closed()          # until the user closes the window
+
+    webview.run(main, title="Demo")
+
+In the page (every page the window loads, before its own scripts):
+
+* ``await py.name(...args)`` calls the exposed function ``name``.  The
+  arguments go as JSON; the result comes back as JSON and resolves the
+  promise.  An exception rejects it with an ``Error`` whose ``name`` is the
+  Python exception's type name (``ValueError``...) and whose ``message`` is
+  ``str(exc)``; ``pyType`` holds the qualified type name.  Calls run
+  concurrently, as tasks; results arrive in any order.
+* ``py.on(event, handler)`` / ``py.off(event, handler)``: handlers for
+  :meth:`Window.emit`, which pushes ``(event, data)`` from Python.
+
+Bad input from the page never reaches Python code: an unknown name
+rejects with ``NameError``, arguments that are not JSON
+(``JSON.stringify`` fails: a ``BigInt``, a cycle) with ``TypeError``
+before anything is sent, a wrong number of arguments with ``TypeError``
+(checked against the function's signature), a result that is not JSON
+with ``TypeError``.  Reloading or leaving the page cancels the calls it
+started; closing the window cancels them and ends :func:`run`.
+
+Python to the page: ``await window.eval_js(code)`` returns the value of
+the expression (through JSON; ``undefined`` is None) or raises
+:class:`JSError`.
+
+Needs PyGObject with GTK 3 and WebKitGTK 4.1 (Debian:
+``gir1.2-webkit2-4.1``).  Everything here runs on the GTK thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, Optional, TypeVar
+
+import gi  # type: ignore[import-untyped, unused-ignore]
+
+gi.require_version("Gtk", "3.0")
+try:
+    gi.require_version("WebKit2", "4.1")
+except ValueError as _exc:  # pragma: no cover - depends on the machine
+    raise ImportError(
+        "asyncio_guest.webview needs WebKitGTK 4.1 for GTK 3 through "
+        "PyGObject (Debian/Ubuntu: apt install gir1.2-webkit2-4.1)"
+    ) from _exc
+from gi.repository import (  # type: ignore[import-untyped, unused-ignore]  # noqa: E402
+    GLib, Gtk, WebKit2)
+
+from . import gtk as _gtk  # noqa: E402
+
+__all__ = ["Window", "JSError", "run"]
+
+T = TypeVar("T")
+
+#: The name of the script message handler the page posts calls to.
+HANDLER = "asyncio_guest"
+
+# Injected at document start into every page (main frame): the `py`
+# object.  Each page gets a token; Python's replies carry it, so a reply
+# meant for a page that is gone is dropped by the next one.
+_BRIDGE_JS = r"""
+(() => {
+  if (window.py && window.py.__asyncio_guest) return;
+  const post = (m) => window.webkit.messageHandlers.%(handler)s.postMessage(m);
+  const token = %(token_expr)s;
+  const pending = new Map();
+  const listeners = new Map();
+  let next = 1;
+  const bridge = {
+    token,
+    settle(tok, id, ok, payload) {
+      if (tok !== token) return;
+      const p = pending.get(id);
+      if (!p) return;
+      pending.delete(id);
+      if (ok) { p.resolve(payload); return; }
+      const err = new Error(payload.message);
+      err.name = payload.name;
+      err.pyType = payload.type;
+      p.reject(err);
+    },
+    emit(event, data) {
+      for (const fn of Array.from(listeners.get(event) || [])) {
+        try { fn(data); } catch (e) { setTimeout(() => { throw e; }); }
+      }
+    },
+  };
+  const call = (name, args) => new Promise((resolve, reject) => {
+    let msg;
+    const id = next++;
+    try {
+      msg = JSON.stringify({token, id, name, args});
+    } catch (e) {
+      const err = new TypeError(
+        "py." + name + "(): arguments must be JSON-serializable: " + e.message);
+      err.pyType = "builtins.TypeError";
+      reject(err);
+      return;
+    }
+    pending.set(id, {resolve, reject});
+    post(msg);
+  });
+  const target = {
+    on(event, fn) {
+      if (!listeners.has(event)) listeners.set(event, new Set());
+      listeners.get(event).add(fn);
+    },
+    off(event, fn) {
+      const set = listeners.get(event);
+      if (set) set.delete(fn);
+    },
+    __asyncio_guest: bridge,
+  };
+  window.py = new Proxy(target, {
+    get(t, prop) {
+      if (prop in t) return t[prop];
+      if (typeof prop !== "string" || prop === "then") return undefined;
+      return (...args) => call(prop, args);
+    },
+  });
+})();
+"""
+
+
+# What eval_js's wrapper returns for a value JSON has no text for.
+_EVAL_UNDEFINED = "~undefined"  # no JSON text starts with "~"
+
+
+class JSError(Exception):
+    """JavaScript run by :meth:`Window.eval_js` threw (the message is
+    WebKit's)."""
+
+
+class Window:
+    """A GTK 3 window holding a WebKitGTK web view whose pages can await
+    the ``async def`` functions exposed with :meth:`expose`.
+
+    Create it on the GTK thread, before or during the guest run; calls
+    from the page run as tasks of the guest loop that is running when they
+    arrive (:func:`run` starts one).
+    """
+
+    def __init__(self, title: str = "asyncio-guest", width: int = 800,
+                 height: int = 600) -> None:
+        if not isinstance(title, str):
+            raise TypeError(f"title must be a str, not {type(title).__name__}")
+        for name, value in (("width", width), ("height", height)):
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"{name} must be a positive int, not {value!r}")
+        self._functions: dict[str, Callable[..., Awaitable[Any]]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._load_waiters: list[asyncio.Future[None]] = []
+        self._close_waiters: list[asyncio.Future[None]] = []
+        self._loading = False
+        self._destroyed = False
+        self.content_manager: Any = WebKit2.UserContentManager()
+        self.content_manager.connect(
+            f"script-message-received::{HANDLER}", self._on_message)
+        if not self.content_manager.register_script_message_handler(HANDLER):
+            raise RuntimeError("WebKit refused the script message handler")
+        self.content_manager.add_script(WebKit2.UserScript.new(
+            _BRIDGE_JS % {"handler": HANDLER,
+                          "token_expr": "crypto.randomUUID ? crypto.randomUUID()"
+                          " : String(Math.random()).slice(2) + Date.now()"},
+            WebKit2.UserContentInjectedFrames.TOP_FRAME,
+            WebKit2.UserScriptInjectionTime.START, None, None))
+        #: The ``WebKit2.WebView`` (to embed elsewhere, or configure).
+        self.view: Any = WebKit2.WebView.new_with_user_content_manager(
+            self.content_manager)
+        self.view.connect("load-changed", self._on_load_changed)
+        #: The ``Gtk.Window`` holding :attr:`view`.
+        self.gtk_window: Any = Gtk.Window(title=title)
+        self.gtk_window.set_default_size(width, height)
+        self.gtk_window.add(self.view)
+        self.gtk_window.connect("destroy", self._on_destroy)
+
+    # -- what the page may call -------------------------------------------
+
+    def expose(self, fn: Callable[..., Awaitable[T]],
+               name: Optional[str] = None) -> Callable[..., Awaitable[T]]:
+        """Let pages call ``fn`` as ``await py.<name>(...)`` (default name:
+        ``fn.__name__``).  ``fn`` must be an ``async def`` function (or
+        return an awaitable).  Usable as a decorator; returns ``fn``."""
+        if not callable(fn):
+            raise TypeError(f"expose() needs a callable, not {type(fn).__name__}")
+        name = fn.__name__ if name is None else name
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"exposed name must be an identifier, not {name!r}")
+        if name in ("on", "off", "then", "__asyncio_guest"):
+            raise ValueError(f"{name!r} is reserved on the page's py object")
+        self._functions[name] = fn
+        return fn
+
+    @property
+    def exposed(self) -> dict[str, Callable[..., Awaitable[Any]]]:
+        """The exposed functions, by name (a copy)."""
+        return dict(self._functions)
+
+    # -- loading ------------------------------------------------------------
+
+    def load_html(self, html: str, base_uri: str = "about:blank") -> None:
+        """Show ``html`` (relative links resolve against ``base_uri``)."""
+        self._check_open()
+        self._loading = True
+        self.view.load_html(html, base_uri)
+
+    def load_url(self, url: str) -> None:
+        """Navigate to ``url``."""
+        self._check_open()
+        self._loading = True
+        self.view.load_uri(url)
+
+    async def loaded(self) -> None:
+        """Until the page being loaded has finished loading (at once if
+        none is)."""
+        self._check_open()
+        if not self._loading:
+            return
+        fut = asyncio.get_running_loop().create_future()
+        self._load_waiters.append(fut)
+        await fut
+
+    async def closed(self) -> None:
+        """Until the window is destroyed (closed by the user or by
+        :meth:`close`)."""
+        if self._destroyed:
+            return
+        fut = asyncio.get_running_loop().create_future()
+        self._close_waiters.append(fut)
+        await fut
+
+    def show(self) -> None:
+        """Show the window."""
+        self._check_open()
+        self.gtk_window.show_all()
+
+    def close(self) -> None:
+        """Destroy the window: the page's calls are cancelled."""
+        if not self._destroyed:
+            self.gtk_window.destroy()
+
+    # -- Python to the page -------------------------------------------------
+
+    async def eval_js(self, code: str) -> Any:
+        """Evaluate JavaScript in the page (global scope) and return its
+        value, through JSON (``undefined`` and functions become None); a
+        promise is awaited first.  A JavaScript exception (or a rejected
+        promise) raises :class:`JSError`."""
+        if not isinstance(code, str):
+            raise TypeError(f"eval_js() needs a str, not {type(code).__name__}")
+        self._check_open()
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def done(view: Any, result: Any) -> None:
+            if fut.done():
+                return
+            try:
+                value = view.call_async_javascript_function_finish(result)
+            except GLib.Error as exc:
+                fut.set_exception(JSError(exc.message))
+                return
+            text = _EVAL_UNDEFINED
+            if value is not None and not value.is_undefined():
+                text = value.to_string()
+            fut.set_result(None if text == _EVAL_UNDEFINED
+                           else json.loads(text))
+
+        # The value goes through JSON.stringify in the page: the JSON
+        # Python gets is the page's own view of it.
+        self.view.call_async_javascript_function(
+            "const v = await (0, eval)(code);"
+            "const j = JSON.stringify(v);"
+            f"return j === undefined ? {json.dumps(_EVAL_UNDEFINED)} : j;",
+            -1, GLib.Variant("a{sv}", {"code": GLib.Variant("s", code)}),
+            None, None, None, done)
+        return await fut
+
+    def emit(self, event: str, data: Any = None) -> None:
+        """Call the page's ``py.on(event, ...)`` handlers with ``data``
+        (sent as JSON).  Returns at once; events keep their order."""
+        if not isinstance(event, str):
+            raise TypeError(f"event must be a str, not {type(event).__name__}")
+        payload = json.dumps(data)  # TypeError here, in the caller
+        self._check_open()
+        self._run_js("window.py && window.py.__asyncio_guest.emit("
+                     f"{json.dumps(event)}, {payload})")
+
+    # -- internals ------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._destroyed:
+            raise RuntimeError("the webview window has been destroyed")
+
+    def _run_js(self, code: str) -> None:
+        if not self._destroyed:
+            self.view.evaluate_javascript(code, -1, None, None, None, None)
+
+    def _on_load_changed(self, view: Any, event: Any) -> None:
+        if event == WebKit2.LoadEvent.STARTED:
+            # A new document replaces the one whose calls are running.
+            self._loading = True
+            self._cancel_calls("the page was reloaded or left")
+        elif event == WebKit2.LoadEvent.FINISHED:
+            self._loading = False
+            waiters, self._load_waiters = self._load_waiters, []
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_result(None)
+
+    def _on_destroy(self, *_: Any) -> None:
+        self._destroyed = True
+        self._cancel_calls("the webview window was closed")
+        waiters = self._close_waiters + self._load_waiters
+        self._close_waiters, self._load_waiters = [], []
+        for fut in waiters:
+            if not fut.done():
+                fut.set_result(None)
+
+    def _cancel_calls(self, why: str) -> None:
+        for task in list(self._tasks):
+            task.cancel(why)
+
+    def _on_message(self, manager: Any, result: Any) -> None:
+        value = result.get_js_value() if hasattr(result, "get_js_value") \
+            else result
+        try:
+            msg = json.loads(value.to_string())
+            token, call_id, name, args = (msg["token"], msg["id"],
+                                          msg["name"], msg["args"])
+            if not (isinstance(call_id, int) and isinstance(name, str)
+                    and isinstance(args, list)):
+                raise ValueError("bad call message")
+        except (ValueError, KeyError, TypeError):
+            return  # not from our bridge: nothing to answer
+        target_loop = _guest_loop()
+        if target_loop is None:
+            self._reply(token, call_id, False, _error_payload(RuntimeError(
+                f"py.{name}(): no asyncio guest run is active to run it")))
+            return
+        fn = self._functions.get(name)
+        if fn is None:
+            self._reply(token, call_id, False, _error_payload(NameError(
+                f"no Python function named {name!r} is exposed to this page"
+                + (f" (exposed: {', '.join(sorted(self._functions))})"
+                   if self._functions else ""))))
+            return
+        try:
+            inspect.signature(fn).bind(*args)
+        except TypeError as exc:
+            self._reply(token, call_id, False, _error_payload(
+                TypeError(f"py.{name}(): {exc}")))
+            return
+        except ValueError:
+            pass  # no signature to check (a builtin): let the call say
+        task = target_loop.create_task(self._call(fn, name, args, token,
+                                                  call_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _call(self, fn: Callable[..., Awaitable[Any]], name: str,
+                    args: list[Any], token: str, call_id: int) -> None:
+        try:
+            result = await fn(*args)
+        except asyncio.CancelledError:
+            # The page went away (or the run ends): nobody to answer.
+            raise
+        except Exception as exc:
+            self._reply(token, call_id, False, _error_payload(exc))
+            return
+        try:
+            payload = json.dumps(result)
+        except (TypeError, ValueError) as exc:
+            self._reply(token, call_id, False, _error_payload(TypeError(
+                f"py.{name}() returned a value that is not JSON: {exc}")))
+            return
+        self._reply(token, call_id, True, payload, raw=True)
+
+    def _reply(self, token: str, call_id: int, ok: bool, payload: Any,
+               raw: bool = False) -> None:
+        body = payload if raw else json.dumps(payload)
+        self._run_js(
+            "window.py && window.py.__asyncio_guest.settle("
+            f"{json.dumps(token)}, {call_id}, {'true' if ok else 'false'}, "
+            f"{body})")
+
+
+def _error_payload(exc: BaseException) -> dict[str, str]:
+    t = type(exc)
+    qual = t.__qualname__ if t.__module__ == "builtins" else \
+        f"{t.__module__}.{t.__qualname__}"
+    return {"name": t.__name__, "message": str(exc),
+            "type": qual if t.__module__ != "builtins" else f"builtins.{qual}"}
+
+
+def _guest_loop() -> Optional[asyncio.AbstractEventLoop]:
+    """The loop to run a page's call on: the guest run of this (the GTK)
+    thread, else a loop running here."""
+    from ._run import current_run
+
+    run = current_run()
+    if run is not None and not run.done:
+        return run.loop
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def run(async_fn: Callable[..., Awaitable[T]], *args: Any,
+        title: str = "asyncio-guest", width: int = 800, height: int = 600,
+        loop_factory: Optional[Callable[[], asyncio.AbstractEventLoop]] = None,
+        debug: Optional[bool] = None, mode: Optional[str] = None
+        ) -> Optional[T]:
+    """Open a :class:`Window` and run ``async_fn(window, *args)`` as a
+    guest of GTK's main loop (:func:`asyncio_guest.gtk.run`).
+
+    Returns its result when it ends (the window is then destroyed).
+    Closing the window cancels it and every call the page started; the
+    teardown completes before ``run`` returns None.
+    """
+    if not callable(async_fn):
+        raise TypeError(
+            f"run() needs an async function, not {type(async_fn).__name__}")
+    window = Window(title, width, height)
+    window.show()
+    try:
+        return _gtk.run(async_fn, window, *args, loop_factory=loop_factory,
+                        debug=debug, window=window.gtk_window, mode=mode)
+    finally:
+        window.close()
+        # Let GTK and WebKit finish the destruction before returning.
+        ctx = GLib.MainContext.default()
+        while ctx.pending():
+            ctx.iteration(False)
