@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 # The demo needs a display: use Xvfb (and the demo's autopilot) without one.
 DEMO   := $(if $(DISPLAY),$(PY) examples/tk_demo.py,xvfb-run -a $(PY) examples/tk_demo.py --auto)
 
-.PHONY: all system-deps venv compile debug demo demo-uvloop test \
+.PHONY: all system-deps venv compile debug demo demo-uvloop demo-webview test \
 	test-uvloop-versions bench bench-hosts clean
 
 all: compile
@@ -35,6 +35,10 @@ demo: compile
 
 demo-uvloop: compile
 	$(DEMO) --uvloop
+
+# JavaScript in WebKitGTK awaiting async Python (self-driving under Xvfb).
+demo-webview: compile
+	$(if $(DISPLAY),$(PY) examples/webview_demo.py,xvfb-run -a $(PY) examples/webview_demo.py --auto)
 
 # The benchmark suite (bench/suite.py): every scenario natively and as a
 # guest, both loops, queue/Tk/Qt/GTK in both modes, and the peers; writes
