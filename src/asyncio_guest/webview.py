@@ -353,7 +353,8 @@ class Window:
         target_loop = _guest_loop()
         if target_loop is None:
             self._reply(token, call_id, False, _error_payload(RuntimeError(
-                f"py.{name}(): no asyncio guest run is active to run it")))
+                f"py.{name}(): no asyncio guest run is active to run it "
+                "(not started yet, or ending)")))
             return
         fn = self._functions.get(name)
         if fn is None:
@@ -416,8 +417,9 @@ def _guest_loop() -> Optional[asyncio.AbstractEventLoop]:
     from ._run import current_run
 
     run = current_run()
-    if run is not None and not run.done:
-        return run.loop
+    if run is not None:
+        # A run whose main task is over is tearing down: no new calls.
+        return None if run.done or run.task.done() else run.loop
     try:
         return asyncio.get_running_loop()
     except RuntimeError:
