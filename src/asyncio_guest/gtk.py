@@ -382,8 +382,11 @@ def run(
         finally:
             if window is not None:
                 for hid in handler_ids:
+                    # A destroyed window has dropped its handlers already
+                    # (disconnecting again would make GLib warn).
                     try:
-                        window.disconnect(hid)
+                        if window.handler_is_connected(hid):
+                            window.disconnect(hid)
                     except Exception:
                         pass
                 if outcome.get("close_window") and not outcome.get("destroyed"):

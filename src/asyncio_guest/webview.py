@@ -48,6 +48,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Optional, TypeVar
 
@@ -118,7 +119,7 @@ _BRIDGE_JS = r"""
     pending.set(id, {resolve, reject});
     post(msg);
   });
-  const target = {
+  const target = Object.assign(Object.create(null), {
     on(event, fn) {
       if (!listeners.has(event)) listeners.set(event, new Set());
       listeners.get(event).add(fn);
@@ -128,10 +129,12 @@ _BRIDGE_JS = r"""
       if (set) set.delete(fn);
     },
     __asyncio_guest: bridge,
-  };
+  });
+  // Only py's own members are not calls: `toString`, `constructor` and the
+  // rest of Object.prototype are names like any other.
   window.py = new Proxy(target, {
     get(t, prop) {
-      if (prop in t) return t[prop];
+      if (Object.prototype.hasOwnProperty.call(t, prop)) return t[prop];
       if (typeof prop !== "string" || prop === "then") return undefined;
       return (...args) => call(prop, args);
     },
@@ -139,6 +142,10 @@ _BRIDGE_JS = r"""
 })();
 """
 
+
+# The head of a call message, as the bridge's JSON.stringify writes it.
+_HEAD = re.compile(r'\{"token":(?P<token>"(?:[^"\\]|\\.)*"),"id":(?P<id>\d+),'
+                   r'"name":(?P<name>"(?:[^"\\]|\\.)*"),')
 
 # What eval_js's wrapper returns for a value JSON has no text for.
 _EVAL_UNDEFINED = "~undefined"  # no JSON text starts with "~"
@@ -280,8 +287,14 @@ class Window:
             text = _EVAL_UNDEFINED
             if value is not None and not value.is_undefined():
                 text = value.to_string()
-            fut.set_result(None if text == _EVAL_UNDEFINED
-                           else json.loads(text))
+            if text == _EVAL_UNDEFINED:
+                fut.set_result(None)
+                return
+            try:
+                fut.set_result(json.loads(text))
+            except RecursionError:
+                fut.set_exception(JSError(
+                    "the value is nested too deeply to convert"))
 
         # The value goes through JSON.stringify in the page: the JSON
         # Python gets is the page's own view of it.
@@ -342,13 +355,25 @@ class Window:
         value = result.get_js_value() if hasattr(result, "get_js_value") \
             else result
         try:
-            msg = json.loads(value.to_string())
+            text = value.to_string()
+            msg = json.loads(text)
             token, call_id, name, args = (msg["token"], msg["id"],
                                           msg["name"], msg["args"])
-            if not (isinstance(call_id, int) and isinstance(name, str)
-                    and isinstance(args, list)):
+            if not (isinstance(token, str) and type(call_id) is int
+                    and isinstance(name, str) and isinstance(args, list)):
                 raise ValueError("bad call message")
-        except (ValueError, KeyError, TypeError):
+        except RecursionError:
+            # Valid JSON nested deeper than Python's parser goes: answer
+            # the call if its head (our bridge writes token, id, name
+            # first) says which one it is.
+            head = _HEAD.match(text)
+            if head is not None:
+                self._reply(json.loads(head["token"]), int(head["id"]),
+                            False, _error_payload(TypeError(
+                                f"py.{json.loads(head['name'])}(): the "
+                                "arguments are nested too deeply")))
+            return
+        except (ValueError, KeyError, TypeError, AttributeError):
             return  # not from our bridge: nothing to answer
         target_loop = _guest_loop()
         if target_loop is None:
@@ -388,7 +413,7 @@ class Window:
             return
         try:
             payload = json.dumps(result)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, RecursionError) as exc:
             self._reply(token, call_id, False, _error_payload(TypeError(
                 f"py.{name}() returned a value that is not JSON: {exc}")))
             return
