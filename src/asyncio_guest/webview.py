@@ -54,7 +54,13 @@ from typing import Any, Optional, TypeVar
 
 import gi  # type: ignore[import-untyped, unused-ignore]
 
-gi.require_version("Gtk", "3.0")
+try:
+    gi.require_version("Gtk", "3.0")
+except ValueError as _exc:  # GTK 4 already loaded in this process
+    raise ImportError(
+        "asyncio_guest.webview needs GTK 3 (WebKitGTK 4.1 is a GTK 3 "
+        f"widget), and this process loaded another GTK: {_exc}"
+    ) from _exc
 try:
     gi.require_version("WebKit2", "4.1")
 except ValueError as _exc:  # pragma: no cover - depends on the machine
