@@ -27,7 +27,11 @@ import pytest
 
 import asyncio_guest
 
-pytestmark = pytest.mark.timeout(30)
+# The "thread" method: pytest-timeout's default ("signal") raises from a
+# SIGALRM handler, which runs inside a GLib callback of the guest and is
+# swallowed there (no exception may escape into GLib); a hang would then
+# never end.  The thread method dumps the stacks and ends the process.
+pytestmark = pytest.mark.timeout(30, method="thread")
 
 LONG = 3600.0  # "an hour": a sleep nobody may wait for
 DEADLINE = 15.0  # seconds for a test's main coroutine; past it, it failed
@@ -729,7 +733,9 @@ def test_stale_reply_does_not_settle_the_new_pages_call(webview,
                     await asyncio.sleep(LONG)
                 except asyncio.CancelledError:
                     events.append("old cancelled (ignored)")
-                await old_may_answer.wait()
+                # Bounded: a coroutine ignoring cancellation for good would
+                # hold the run's teardown (as it would asyncio.run's).
+                await asyncio.wait_for(old_may_answer.wait(), 5)
                 events.append("old answers")
                 return "stale"
             await new_may_answer.wait()
