@@ -33,6 +33,20 @@ def tids() -> set[str]:
     return out
 
 
+def thread_name(tid: str) -> str | None:
+    """The kernel's name of thread ``tid`` (None once it has exited)."""
+    try:
+        with open(f"/proc/self/task/{tid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def guest_threads() -> set[str]:
+    """Threads named like the C backend thread ("asyncio-guest")."""
+    return {t for t in tids() if thread_name(t) == "asyncio-guest"}
+
+
 def fd_count() -> int:
     return len(os.listdir("/proc/self/fd"))
 

@@ -16,7 +16,7 @@ import pytest
 from asyncio_guest import current_run, start_guest_run
 from conftest import Outcome, QueueHost, guest_run
 from guest_helpers import (Leaks, fd_count, finish, guest_core,  # noqa: F401
-                           no_live_run, start, tids, tracking_post,
+                           no_live_run, start, thread_name, tids, tracking_post,
                            wait_for, wait_idle)
 
 
@@ -110,8 +110,11 @@ def test_teardown_is_asyncio_run_grade(host, loop_factory):
     before = tids()
     run = start_guest_run(main, done_callback=done, loop_factory=loop_factory,
                           **host.kwargs())
-    backend = tids() - before
-    assert len(backend) == 1, backend  # the backend thread runs
+    new = tids() - before
+    assert len(new) == 1, new  # the backend thread runs
+    # named (by itself, once it runs) so that top, gdb and /proc tell it apart
+    backend = new
+    assert wait_for(lambda: [thread_name(t) for t in new] == ["asyncio-guest"])
     finish(host, run, outcome)
     assert at_done["result"] == "main result"
     assert sorted(at_done["log"]) == ["agen finally", "side finally"]

@@ -16,6 +16,7 @@ assertions; pytest-timeout bounds each test as a last resort.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import shutil
@@ -1137,7 +1138,16 @@ def test_argument_errors(webview, loop_factory):
             return "fine"
 
         out["expose(5)"] = raised(lambda: win.expose(5))
-        out["expose(None)"] = raised(lambda: win.expose(None))
+        out["expose(None)"] = raised(lambda: win.expose(None)(None))
+        # a callable without __name__ needs a name
+        out["partial"] = raised(lambda: win.expose(functools.partial(fine)))
+        out["partial named"] = raised(
+            lambda: win.expose(functools.partial(fine), name="viaPartial"))
+
+        @win.expose(name="viaFactory")
+        async def decorated() -> str:
+            return "decorated"
+        out["factory returns fn"] = decorated.__name__
         for name in ("on", "off", "then", "__asyncio_guest", "not-ident",
                      "1abc", "", "a b"):
             out[f"name={name!r}"] = raised(lambda: win.expose(fine, name))
@@ -1169,6 +1179,8 @@ def test_argument_errors(webview, loop_factory):
         # The page can call the lambda exposed under a name.
         await open_page(win)
         out["call lambda"] = await win.eval_js("py.viaLambda()")
+        out["call partial"] = await win.eval_js("py.viaPartial()")
+        out["call factory"] = await win.eval_js("py.viaFactory()")
         return out
 
     out = run(webview, main, loop_factory)
@@ -1177,6 +1189,10 @@ def test_argument_errors(webview, loop_factory):
     assert out["title=3"].startswith("TypeError: "), out["title=3"]
     assert out["expose(5)"].startswith("TypeError: "), out["expose(5)"]
     assert out["expose(None)"].startswith("TypeError: "), out
+    assert out["partial"].startswith("TypeError: ") and "name=" in \
+        out["partial"], out["partial"]
+    assert out["partial named"] == "no error"
+    assert out["factory returns fn"] == "decorated"
     for name in ("on", "off", "then", "__asyncio_guest"):
         assert out[f"name={name!r}"].startswith("ValueError: "), (name, out)
         assert "reserved" in out[f"name={name!r}"], (name, out)
@@ -1186,13 +1202,16 @@ def test_argument_errors(webview, loop_factory):
     assert out["name=7"].startswith("ValueError: "), out["name=7"]
     assert out["lambda"].startswith("ValueError: "), out["lambda"]
     assert out["lambda named"] == "no error"
-    assert out["exposed"] == ["viaLambda"], out["exposed"]
+    assert out["exposed"] == ["viaFactory", "viaLambda", "viaPartial"], \
+        out["exposed"]
     assert out["closed() at once"] is None
     for key in ("load_html", "load_url", "emit", "show", "eval_js",
                 "loaded"):
         assert out[key].startswith("RuntimeError: ") and "destroyed" in \
             out[key], (key, out[key])
     assert out["call lambda"] == "fine"
+    assert out["call partial"] == "fine"
+    assert out["call factory"] == "decorated"
 
 
 def test_names_of_object_prototype_are_refused_or_callable(webview,

@@ -50,7 +50,7 @@ import inspect
 import json
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any, Optional, TypeVar
+from typing import Any, Optional, TypeVar, overload
 
 import gi  # type: ignore[import-untyped, unused-ignore]
 
@@ -76,6 +76,7 @@ from . import gtk as _gtk  # noqa: E402
 __all__ = ["Window", "JSError", "run"]
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 #: The name of the script message handler the page posts calls to.
 HANDLER = "asyncio_guest"
@@ -207,14 +208,33 @@ class Window:
 
     # -- what the page may call -------------------------------------------
 
-    def expose(self, fn: Callable[..., Awaitable[T]],
-               name: Optional[str] = None) -> Callable[..., Awaitable[T]]:
+    @overload
+    def expose(self, fn: F, name: Optional[str] = None) -> F: ...
+
+    @overload
+    def expose(self, fn: None = None, *,
+               name: Optional[str] = None) -> Callable[[F], F]: ...
+
+    def expose(self, fn: Optional[F] = None,
+               name: Optional[str] = None) -> F | Callable[[F], F]:
         """Let pages call ``fn`` as ``await py.<name>(...)`` (default name:
         ``fn.__name__``).  ``fn`` must be an ``async def`` function (or
-        return an awaitable).  Usable as a decorator; returns ``fn``."""
+        return an awaitable).  Returns ``fn``, so it is a decorator:
+        ``@window.expose``, or ``@window.expose(name="other")``.  Exposing
+        another function under a taken name replaces it."""
+        if fn is None:
+            return lambda f: self._expose(f, name)
+        return self._expose(fn, name)
+
+    def _expose(self, fn: F, name: Optional[str]) -> F:
         if not callable(fn):
             raise TypeError(f"expose() needs a callable, not {type(fn).__name__}")
-        name = fn.__name__ if name is None else name
+        if name is None:
+            name = getattr(fn, "__name__", None)
+            if name is None:
+                raise TypeError(
+                    f"{type(fn).__name__} objects have no __name__: "
+                    f"give one, expose(fn, name=...)")
         if not isinstance(name, str) or not name.isidentifier():
             raise ValueError(f"exposed name must be an identifier, not {name!r}")
         if name in ("on", "off", "then", "__asyncio_guest"):

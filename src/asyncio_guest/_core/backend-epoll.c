@@ -139,6 +139,11 @@ int ag__thread_block_signals(void) {
   return -pthread_sigmask(SIG_BLOCK, &all, NULL);
 }
 
+void ag__thread_set_name(void) {
+  /* At most 15 characters and the NUL; failure only loses a label. */
+  (void)pthread_setname_np(pthread_self(), AG_THREAD_NAME);
+}
+
 int64_t ag__now_ns(void) {
   struct timespec ts;
 

@@ -98,6 +98,7 @@ static int backend_main(void *arg) {
 
   g = arg;
   ag__thread_block_signals();
+  ag__thread_set_name();
   if (g->waker->thread_start != NULL && g->waker->thread_start(g->waker) != 0)
     return 0;  /* the waker reported it; the host sees no posts and closes */
 

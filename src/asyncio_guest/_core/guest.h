@@ -57,6 +57,11 @@ void ag__poller_close(ag__poller_t *p);
 /* Called first on the backend thread: keep process signals off it. */
 int ag__thread_block_signals(void);
 
+/* Called first on the backend thread: name it AG_THREAD_NAME where the
+ * platform lets a thread name itself (top, gdb and /proc show the name). */
+#define AG_THREAD_NAME "asyncio-guest"
+void ag__thread_set_name(void);
+
 /* Monotonic clock in nanoseconds (the clock asyncio's loop.time() uses). */
 int64_t ag__now_ns(void);
 
