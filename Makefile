@@ -40,6 +40,10 @@ demo-uvloop: compile
 demo-webview: compile
 	$(if $(DISPLAY),$(PY) examples/webview_demo.py,xvfb-run -a $(PY) examples/webview_demo.py --auto)
 
+# pywebview's js_api with async def methods (asyncio_guest.pywebview).
+demo-pywebview: compile
+	$(if $(DISPLAY),$(PY) examples/pywebview_demo.py,xvfb-run -a $(PY) examples/pywebview_demo.py --auto)
+
 # The benchmark suite (bench/suite.py): every scenario natively and as a
 # guest, both loops, queue/Tk/Qt/GTK in both modes, and the peers; writes
 # bench/results/<date>.md, .json and .png (~15 min).  bench-hosts: wake

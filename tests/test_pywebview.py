@@ -101,3 +101,17 @@ def test_bad_input_is_refused_clearly(display: str) -> None:
         "already running" in out["start inside start"]
     assert out["running_loop"] is True
     assert out["start"] is None
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_the_demo_runs_by_itself(display: str, loop: str) -> None:
+    demo = os.path.join(os.path.dirname(__file__), os.pardir, "examples",
+                        "pywebview_demo.py")
+    argv = [sys.executable, demo, "--auto"] + (
+        ["--uvloop"] if loop == "uvloop" else [])
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    shown = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert shown["uname"].startswith("Linux ")
+    assert shown["progress"].startswith("countdown: ")
+    assert shown["end"] == "countdown done"
