@@ -23,7 +23,7 @@ import sysconfig
 from setuptools import Extension, setup
 
 CORE = "src/asyncio_guest/_core/"
-BACKENDS = {"linux": ["backend-epoll.c"]}
+BACKENDS = {"linux": ["backend-epoll.c", "thread-posix.c"]}
 
 
 def platform_sources():
@@ -64,7 +64,8 @@ def tcl_config():
 
 
 def cflags():
-    flags = ["-std=c11", "-Wall", "-Wextra", "-Werror"]
+    # hidden: only PyInit_* (PyMODINIT_FUNC) leaves the shared object
+    flags = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-fvisibility=hidden"]
     if os.environ.get("AG_DEBUG"):
         flags += ["-O0", "-g3"]
     return flags

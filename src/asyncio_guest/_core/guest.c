@@ -25,7 +25,7 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <time.h>
+#include <stddef.h>
 
 /* After a failed post, retry after 10 ms, doubling up to 1 s: a host whose
  * post function raises gets its error reported on every try, but neither a
@@ -49,18 +49,15 @@ static int timeout_ms_until(int64_t deadline_ns) {
 
 /* Waits on the condition variable for at most ns, or until closing. */
 static void sleep_unless_closing(ag_guest_t *g, int64_t ns) {
-  struct timespec ts;
+  int64_t end;
+  int64_t left;
 
-  timespec_get(&ts, TIME_UTC);
-  ts.tv_sec += (time_t) (ns / 1000000000LL);
-  ts.tv_nsec += (long) (ns % 1000000000LL);
-  if (ts.tv_nsec >= 1000000000L) {
-    ts.tv_sec += 1;
-    ts.tv_nsec -= 1000000000L;
-  }
-  while (!g->closing)
-    if (cnd_timedwait(&g->cv, &g->mu, &ts) != thrd_success)
+  end = ag__now_ns() + ns;
+  while (!g->closing) {
+    left = end - ag__now_ns();
+    if (left <= 0 || ag__cond_timedwait(&g->cv, &g->mu, left) != 0)
       break;
+  }
 }
 
 /* Delivers one wake-up, retrying with a growing pause while the waker fails.
@@ -74,9 +71,9 @@ static void post_until_delivered(ag_guest_t *g) {
     /* Counted before the post: the tick it starts may read the counter
      * before this thread runs again. */
     atomic_fetch_add(&g->posts, 1);
-    mtx_unlock(&g->mu);
+    ag__mutex_unlock(&g->mu);
     err = g->waker->post(g->waker);
-    mtx_lock(&g->mu);
+    ag__mutex_lock(&g->mu);
     if (err == 0)
       return;
     atomic_fetch_sub(&g->posts, 1);
@@ -91,7 +88,7 @@ static void post_until_delivered(ag_guest_t *g) {
   }
 }
 
-static int backend_main(void *arg) {
+static void backend_main(void *arg) {
   ag_guest_t *g;
   int timeout_ms;
   int r;
@@ -100,12 +97,12 @@ static int backend_main(void *arg) {
   ag__thread_block_signals();
   ag__thread_set_name();
   if (g->waker->thread_start != NULL && g->waker->thread_start(g->waker) != 0)
-    return 0;  /* the waker reported it; the host sees no posts and closes */
+    return;  /* the waker reported it; the host sees no posts and closes */
 
-  mtx_lock(&g->mu);
+  ag__mutex_lock(&g->mu);
   for (;;) {
     while (atomic_load(&g->state) != AG_ARMED && !g->closing)
-      cnd_wait(&g->cv, &g->mu);
+      ag__cond_wait(&g->cv, &g->mu);
     if (g->closing)
       break;
 
@@ -113,11 +110,11 @@ static int backend_main(void *arg) {
     g->wake_pending = 0;
     atomic_store(&g->state, AG_POLLING);
     atomic_fetch_add(&g->polls, 1);
-    mtx_unlock(&g->mu);
+    ag__mutex_unlock(&g->mu);
 
     r = ag__poller_wait(&g->poller, timeout_ms);
 
-    mtx_lock(&g->mu);
+    ag__mutex_lock(&g->mu);
     if (g->closing)
       break;
     if (r < 0)
@@ -127,11 +124,10 @@ static int backend_main(void *arg) {
     if (g->closing)
       break;
   }
-  mtx_unlock(&g->mu);
+  ag__mutex_unlock(&g->mu);
 
   if (g->waker->thread_exit != NULL)
     g->waker->thread_exit(g->waker);
-  return 0;
 }
 
 static void init_fields(ag_guest_t *g) {
@@ -149,17 +145,21 @@ static void init_fields(ag_guest_t *g) {
 }
 
 int ag_guest_init_threadless(ag_guest_t *g, ag_watcher_t *watcher) {
+  int err;
+
   init_fields(g);
   g->watcher = watcher;
   g->poller.outer_fd = g->poller.wake_fd = g->poller.backend_fd = -1;
-  if (mtx_init(&g->mu, mtx_plain) != thrd_success) {
+  err = ag__mutex_init(&g->mu);
+  if (err != 0) {
     atomic_store(&g->state, AG_CLOSED);
-    return -ENOMEM;
+    return err;
   }
-  if (cnd_init(&g->cv) != thrd_success) {
-    mtx_destroy(&g->mu);
+  err = ag__cond_init(&g->cv);
+  if (err != 0) {
+    ag__mutex_destroy(&g->mu);
     atomic_store(&g->state, AG_CLOSED);
-    return -ENOMEM;
+    return err;
   }
   return 0;
 }
@@ -173,25 +173,22 @@ int ag_guest_init(ag_guest_t *g, int backend_fd, int extra_fd,
   err = ag__poller_init(&g->poller, backend_fd, extra_fd);
   if (err != 0)
     goto fail_poller;
-  if (mtx_init(&g->mu, mtx_plain) != thrd_success) {
-    err = -ENOMEM;
+  err = ag__mutex_init(&g->mu);
+  if (err != 0)
     goto fail_mutex;
-  }
-  if (cnd_init(&g->cv) != thrd_success) {
-    err = -ENOMEM;
+  err = ag__cond_init(&g->cv);
+  if (err != 0)
     goto fail_cond;
-  }
-  if (thrd_create(&g->thread, backend_main, g) != thrd_success) {
-    err = -EAGAIN;
+  err = ag__thread_create(&g->thread, backend_main, g);
+  if (err != 0)
     goto fail_thread;
-  }
   g->thread_started = 1;
   return 0;
 
 fail_thread:
-  cnd_destroy(&g->cv);
+  ag__cond_destroy(&g->cv);
 fail_cond:
-  mtx_destroy(&g->mu);
+  ag__mutex_destroy(&g->mu);
 fail_mutex:
   ag__poller_close(&g->poller);
 fail_poller:
@@ -203,23 +200,23 @@ int ag_guest_arm(ag_guest_t *g, int64_t deadline_ns) {
   int err;
   int state;
 
-  mtx_lock(&g->mu);
+  ag__mutex_lock(&g->mu);
   state = atomic_load(&g->state);
   if (state != AG_IDLE) {
-    mtx_unlock(&g->mu);
+    ag__mutex_unlock(&g->mu);
     return state == AG_CLOSED ? -EBADF : -EALREADY;
   }
   if (g->watcher != NULL) {
     g->deadline_ns = deadline_ns;
     atomic_store(&g->state, AG_ARMED);
     atomic_fetch_add(&g->polls, 1);
-    mtx_unlock(&g->mu);
+    ag__mutex_unlock(&g->mu);
     err = g->watcher->watch(g->watcher, deadline_ns);
     if (err != 0) {
-      mtx_lock(&g->mu);
+      ag__mutex_lock(&g->mu);
       if (atomic_load(&g->state) == AG_ARMED)
         atomic_store(&g->state, AG_IDLE);
-      mtx_unlock(&g->mu);
+      ag__mutex_unlock(&g->mu);
     }
     return err;
   }
@@ -227,14 +224,14 @@ int ag_guest_arm(ag_guest_t *g, int64_t deadline_ns) {
   if (g->waker->prepare != NULL) {
     err = g->waker->prepare(g->waker);
     if (err != 0) {
-      mtx_unlock(&g->mu);
+      ag__mutex_unlock(&g->mu);
       return err;
     }
   }
   g->deadline_ns = deadline_ns;
   atomic_store(&g->state, AG_ARMED);
-  cnd_signal(&g->cv);
-  mtx_unlock(&g->mu);
+  ag__cond_signal(&g->cv);
+  ag__mutex_unlock(&g->mu);
   return 0;
 }
 
@@ -242,17 +239,17 @@ int ag_guest_begin_tick(ag_guest_t *g) {
   int err;
   int state;
 
-  mtx_lock(&g->mu);
+  ag__mutex_lock(&g->mu);
   state = atomic_load(&g->state);
   if (state == AG_CLOSED) {
-    mtx_unlock(&g->mu);
+    ag__mutex_unlock(&g->mu);
     return -EBADF;
   }
   if (g->watcher != NULL) {
     /* Threadless: the host's watcher fired (ARMED), or a wakeup asked it to
      * (POSTED); either way nobody else touches the loop. */
     atomic_store(&g->state, AG_IDLE);
-    mtx_unlock(&g->mu);
+    ag__mutex_unlock(&g->mu);
     if (state != AG_IDLE) {
       atomic_fetch_add(&g->posts, 1);
       g->watcher->unwatch(g->watcher);
@@ -262,13 +259,13 @@ int ag_guest_begin_tick(ag_guest_t *g) {
   if (state == AG_ARMED || state == AG_POLLING) {
     /* A tick the backend did not post while it polls: the two would race
      * for the loop.  The caller treats this as "not my turn". */
-    mtx_unlock(&g->mu);
+    ag__mutex_unlock(&g->mu);
     return -EBUSY;
   }
   atomic_store(&g->state, AG_IDLE);
   err = g->poll_error;
   g->poll_error = 0;
-  mtx_unlock(&g->mu);
+  ag__mutex_unlock(&g->mu);
   return err;
 }
 
@@ -276,16 +273,16 @@ int ag_guest_wakeup(ag_guest_t *g) {
   int err;
 
   err = 0;
-  mtx_lock(&g->mu);
+  ag__mutex_lock(&g->mu);
   if (g->watcher != NULL) {
     /* Threadless (host thread): an ARMED watcher may wait for a stale
      * deadline; have it fire now, once. */
     if (atomic_load(&g->state) != AG_ARMED) {
-      mtx_unlock(&g->mu);
+      ag__mutex_unlock(&g->mu);
       return 0;
     }
     atomic_store(&g->state, AG_POSTED);
-    mtx_unlock(&g->mu);
+    ag__mutex_unlock(&g->mu);
     return g->watcher->fire_soon(g->watcher);
   }
   switch (atomic_load(&g->state)) {
@@ -300,7 +297,7 @@ int ag_guest_wakeup(ag_guest_t *g) {
        * POSTED: a tick is already on its way.  CLOSED: nothing to wake. */
       break;
   }
-  mtx_unlock(&g->mu);
+  ag__mutex_unlock(&g->mu);
   return err;
 }
 
@@ -313,26 +310,26 @@ void ag_guest_close(ag_guest_t *g) {
   if (g->watcher != NULL) {
     if (state != AG_IDLE)
       g->watcher->unwatch(g->watcher);
-    cnd_destroy(&g->cv);
-    mtx_destroy(&g->mu);
+    ag__cond_destroy(&g->cv);
+    ag__mutex_destroy(&g->mu);
     atomic_store(&g->state, AG_CLOSED);
     return;
   }
-  mtx_lock(&g->mu);
+  ag__mutex_lock(&g->mu);
   g->closing = 1;
   if (atomic_load(&g->state) == AG_POLLING)
     ag__poller_wake(&g->poller);
-  cnd_broadcast(&g->cv);
-  mtx_unlock(&g->mu);
+  ag__cond_broadcast(&g->cv);
+  ag__mutex_unlock(&g->mu);
 
   if (g->thread_started)
-    thrd_join(g->thread, NULL);
+    ag__thread_join(&g->thread);
   g->thread_started = 0;
 
   /* The thread is gone: a wake-up written after its last poll is simply
    * closed with the fd, nothing else can observe it. */
   ag__poller_close(&g->poller);
-  cnd_destroy(&g->cv);
-  mtx_destroy(&g->mu);
+  ag__cond_destroy(&g->cv);
+  ag__mutex_destroy(&g->mu);
   atomic_store(&g->state, AG_CLOSED);
 }

@@ -23,7 +23,6 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
-#include <threads.h>
 
 /* ---- backend-<os>.c: the per-platform poller ---------------------------- */
 
@@ -64,6 +63,46 @@ void ag__thread_set_name(void);
 
 /* Monotonic clock in nanoseconds (the clock asyncio's loop.time() uses). */
 int64_t ag__now_ns(void);
+
+/* ---- thread-<os>.c: a thread, a mutex, a condition variable ------------- */
+
+/* C11 <threads.h> is missing from macOS and from mingw-w64, so the core
+ * uses these, implemented per platform (pthreads; Win32 SRW locks and
+ * condition variables).  The types are opaque storage, large enough for
+ * each platform's own type (checked there with static asserts). */
+typedef union ag__mutex_u {
+  char storage[64];
+  void *align_p;
+  long long align_ll;
+} ag__mutex_t;
+typedef union ag__cond_u {
+  char storage[64];
+  void *align_p;
+  long long align_ll;
+} ag__cond_t;
+typedef union ag__thread_u {
+  char storage[16];
+  void *align_p;
+  long long align_ll;
+} ag__thread_t;
+
+int ag__mutex_init(ag__mutex_t *m);  /* 0 or a negative errno */
+void ag__mutex_destroy(ag__mutex_t *m);
+void ag__mutex_lock(ag__mutex_t *m);
+void ag__mutex_unlock(ag__mutex_t *m);
+int ag__cond_init(ag__cond_t *c);
+void ag__cond_destroy(ag__cond_t *c);
+void ag__cond_signal(ag__cond_t *c);
+void ag__cond_broadcast(ag__cond_t *c);
+void ag__cond_wait(ag__cond_t *c, ag__mutex_t *m);
+/* Waits at most timeout_ns (>= 0): 0 if signalled (or spuriously woken),
+ * -ETIMEDOUT if the time ran out. */
+int ag__cond_timedwait(ag__cond_t *c, ag__mutex_t *m, int64_t timeout_ns);
+/* Starts fn(arg) on a new thread: 0 or a negative errno. */
+int ag__thread_create(ag__thread_t *t, void (*fn)(void *arg), void *arg);
+int ag__thread_join(ag__thread_t *t);
+/* 1 if the calling thread is t. */
+int ag__thread_is_current(const ag__thread_t *t);
 
 /* ---- waker: how the backend thread tells the host to run a tick --------- */
 
@@ -213,9 +252,9 @@ typedef struct ag_guest_s {
   ag__poller_t poller;
   ag_waker_t *waker;       /* thread mode */
   ag_watcher_t *watcher;   /* threadless mode (then no thread, no poller) */
-  mtx_t mu;
-  cnd_t cv;
-  thrd_t thread;
+  ag__mutex_t mu;
+  ag__cond_t cv;
+  ag__thread_t thread;
   int thread_started;
   _Atomic int state;       /* enum ag_state; written under mu */
   int closing;             /* under mu */

@@ -499,7 +499,7 @@ static int guest_close_impl(GuestObject *self) {
     ag_guest_close(&self->g);  /* no thread; the watcher may need the GIL */
     return PyErr_Occurred() ? -1 : 0;
   }
-  if (thrd_equal(thrd_current(), self->g.thread)) {
+  if (ag__thread_is_current(&self->g.thread)) {
     PyErr_SetString(PyExc_RuntimeError,
                     "Guest.close() called on the backend thread: "
                     "run_sync_soon_threadsafe must schedule its argument on "
