@@ -68,6 +68,18 @@ def cflags():
     flags = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-fvisibility=hidden"]
     if os.environ.get("AG_DEBUG"):
         flags += ["-O0", "-g3"]
+    return flags + sanitize_flags()
+
+
+def sanitize_flags():
+    """AG_SANITIZE=address,undefined or AG_SANITIZE=thread: the core built
+    with those sanitizers (compile and link flags; `make test-sanitize`)."""
+    wanted = os.environ.get("AG_SANITIZE", "")
+    if not wanted:
+        return []
+    flags = [f"-fsanitize={wanted}", "-fno-omit-frame-pointer", "-O1", "-g"]
+    if "undefined" in wanted:
+        flags.append("-fno-sanitize-recover=undefined")  # UB is an error
     return flags
 
 
@@ -105,6 +117,7 @@ def glib_extension():
         libraries=libraries,
         library_dirs=library_dirs,
         extra_compile_args=cflags(),
+        extra_link_args=sanitize_flags(),
     )]
 
 
@@ -118,6 +131,7 @@ def extension():
         depends=[CORE + "guest.h"],
         include_dirs=includes,
         extra_compile_args=cflags(),
+        extra_link_args=sanitize_flags(),
         extra_objects=[stub_lib],
     )
 
