@@ -6,7 +6,8 @@ PY     := $(VENV)/bin/python
 DEMO   := $(if $(DISPLAY),$(PY) examples/tk_demo.py,xvfb-run -a $(PY) examples/tk_demo.py --auto)
 
 .PHONY: all system-deps venv compile debug demo demo-uvloop demo-webview test \
-	test-uvloop-versions test-sanitize test-asan test-tsan bench bench-hosts clean
+	test-uvloop-versions test-sanitize test-asan test-tsan valgrind stress bench bench-hosts clean \
+	test-c test-wine
 
 all: compile
 
@@ -59,9 +60,19 @@ bench: compile $(VENV)/.stamp-bench
 bench-hosts: compile
 	$(XRUN) $(PY) bench/host_wake.py
 
-test: compile
+test: compile test-c test-wine
 	$(PY) -m mypy --strict src/asyncio_guest
+	$(PY) -m mypy --strict --platform win32 src/asyncio_guest
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# The C tests of the core (tests/c): natively (epoll; the kqueue poller's
+# code over an epoll fd), and cross-built with mingw-w64 and run under Wine
+# (IOCP, Win32 threads, the Win32 waker).  A missing tool is an error.
+test-c: system-deps
+	sh tests/c/run.sh native
+
+test-wine: venv
+	sh tests/c/run.sh wine
 
 # The C core built with sanitizers, in build/asan and build/tsan (beside the
 # normal in-place build, which stays as it is), the suite run against it
@@ -121,6 +132,24 @@ test-tsan: venv
 	  -p no:cacheprovider tests/test_tk.py tests/test_qt.py tests/test_gtk.py \
 	  tests/test_pygame.py; \
 	  status=$$?; $(PY) tests/sanitizers/reports.py build/san-report.* && exit $$status
+
+# Stress scenarios on Tk, both loops (bench/stress.py): correctness, and the
+# host's event lateness meanwhile; writes bench/results/<date>-stress.md.
+stress: compile
+	$(XVFB) $(PY) bench/stress.py
+
+# valgrind memcheck on a short workload (tests/sanitizers/valgrind_run.py):
+# guest runs on the queue host and GLib (both modes), both loops.  Fails on
+# any error or definite leak whose top frames are in the C core (CPython and
+# the libraries are not valgrind-clean themselves: valgrind_filter.py).
+valgrind: compile
+	mkdir -p build
+	cd tests && PYTHONMALLOC=malloc valgrind --tool=memcheck --leak-check=full \
+	  --show-leak-kinds=definite --num-callers=30 \
+	  --log-file=$(CURDIR)/build/valgrind.log \
+	  ../$(PY) sanitizers/valgrind_run.py 5 > $(CURDIR)/build/valgrind-run.out
+	grep "guest runs completed" build/valgrind-run.out
+	$(PY) tests/sanitizers/valgrind_filter.py build/valgrind.log
 
 # The uvloop half of the suite against older uvloop releases, each in a
 # throwaway venv beside .venv (the package itself from src/).

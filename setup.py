@@ -1,12 +1,19 @@
 """Build of asyncio_guest._core.
 
 The per-platform poller is chosen here, by file, not by #ifdef: one
-backend-<os>.c per platform.  Only Linux (epoll) exists so far; elsewhere the
-build stops with a clear message rather than compile half-written code.
+backend-<os>.c and one thread-<os>.c per platform (BACKENDS).  Linux (epoll)
+is tested; macOS/FreeBSD (kqueue) and Windows (IOCP) are built from the same
+list but untested there (docs/design.md, "Platforms"); elsewhere the build
+stops with a clear message.
 
 The Tk waker is built against the Tcl *stubs* library (tcl8.6-dev on Debian),
 so it binds at run time to the Tcl that _tkinter loaded.  Set TCL_CONFIG to
-the path of a tclConfig.sh to use another Tcl.
+the path of a tclConfig.sh to use another Tcl.  On Windows, where python.org
+installs have no Tcl headers or stubs library, a build without tclConfig.sh
+uses waker-tcl-none.c: TclWaker then raises RuntimeError.
+
+On Windows the Win32 waker is a second extension too, asyncio_guest._win32
+(win32module.c + waker-win32.c, linked to user32).
 
 The GLib waker is a second extension, asyncio_guest._glib, linked to
 libglib-2.0.so.0 (the library PyGObject loads) and built when pkg-config
@@ -23,7 +30,13 @@ import sysconfig
 from setuptools import Extension, setup
 
 CORE = "src/asyncio_guest/_core/"
-BACKENDS = {"linux": ["backend-epoll.c", "thread-posix.c"]}
+BACKENDS = {
+    "linux": ["backend-epoll.c", "thread-posix.c"],
+    # Untested on these systems (no CI there); see docs/design.md.
+    "darwin": ["backend-kqueue.c", "thread-posix.c"],
+    "freebsd": ["backend-kqueue.c", "thread-posix.c"],
+    "win32": ["backend-iocp.c", "thread-win.c"],
+}
 
 
 def platform_sources():
@@ -31,9 +44,9 @@ def platform_sources():
         if sys.platform.startswith(prefix):
             return files
     sys.exit(
-        f"asyncio-guest: platform {sys.platform!r} is not supported yet. "
-        "The C core has a Linux (epoll) backend only; the macOS/BSD (kqueue) "
-        "and Windows (IOCP) backends are planned (see docs/design.md)."
+        f"asyncio-guest: platform {sys.platform!r} is not supported. "
+        "The C core has backends for Linux (epoll), macOS and FreeBSD "
+        "(kqueue) and Windows (IOCP) only (see docs/design.md, Platforms)."
     )
 
 
@@ -56,6 +69,10 @@ def tcl_config():
             ).stdout.splitlines()
             includes = [f[2:] for f in shlex.split(out[0]) if f.startswith("-I")]
             return includes, out[1]
+    if sys.platform == "win32":
+        print("asyncio-guest: tclConfig.sh not found; building without the "
+              "Tk waker (set TCL_CONFIG to build it)", file=sys.stderr)
+        return None
     sys.exit(
         "asyncio-guest: tclConfig.sh not found. Install the Tcl 8.6 "
         "development files (Debian: apt-get install tcl8.6-dev) or set "
@@ -121,10 +138,31 @@ def glib_extension():
     )]
 
 
+def win32_extension():
+    """asyncio_guest._win32, the Win32 waker: Windows only (untested)."""
+    if sys.platform != "win32":
+        return []
+    return [Extension(
+        "asyncio_guest._win32",
+        sources=[CORE + "win32module.c", CORE + "waker-win32.c"],
+        depends=[CORE + "guest.h", CORE + "errno-win32.h"],
+        libraries=["user32"],
+        extra_compile_args=cflags(),
+        extra_link_args=sanitize_flags(),
+    )]
+
+
 def extension():
-    sources = ["module.c", "guest.c", "waker-tcl.c", "loop-uv.c"]
+    sources = ["module.c", "guest.c", "loop-uv.c"]
     sources += platform_sources()
-    includes, stub_lib = tcl_config()
+    tcl = tcl_config()
+    includes, objects = [], []
+    if tcl is None:
+        sources.append("waker-tcl-none.c")
+    else:
+        includes, stub_lib = tcl
+        sources.append("waker-tcl.c")
+        objects = [stub_lib]
     return Extension(
         "asyncio_guest._core",
         sources=[CORE + s for s in sources],
@@ -132,8 +170,8 @@ def extension():
         include_dirs=includes,
         extra_compile_args=cflags(),
         extra_link_args=sanitize_flags(),
-        extra_objects=[stub_lib],
+        extra_objects=objects,
     )
 
 
-setup(ext_modules=[extension()] + glib_extension())
+setup(ext_modules=[extension()] + glib_extension() + win32_extension())

@@ -5,19 +5,29 @@
 #   xdotool (real X input in the Tk tests); for the GTK host, GTK 3 and 4
 #   typelibs and what PyGObject needs to build from PyPI against GLib 2.74
 #   (libglib2.0-dev libgirepository1.0-dev, libcairo2-dev, pkg-config);
-#   WebKitGTK 4.1 for GTK 3 (gir1.2-webkit2-4.1) for asyncio_guest.webview.
+#   WebKitGTK 4.1 for GTK 3 (gir1.2-webkit2-4.1) for asyncio_guest.webview;
+#   valgrind (make valgrind);
+#   and, without their recommends (Wine's would add GL, GStreamer, fonts),
+#   the mingw-w64 cross-compiler and Wine for the C tests (make test-wine).
 # Does nothing when they are all present; needs root (or sudo) otherwise.
 set -eu
 PKGS="gcc make tcl8.6-dev tk8.6 xvfb xauth xdotool
   libglib2.0-dev libgirepository1.0-dev libcairo2-dev pkg-config gir1.2-gtk-3.0 gir1.2-gtk-4.0
-  gir1.2-webkit2-4.1"
+  gir1.2-webkit2-4.1 valgrind"
+NORECS="gcc-mingw-w64-x86-64 wine wine64"
+installed() {
+  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"
+}
 missing=""
-for p in $PKGS; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
-    missing="$missing $p"
-done
-[ -z "$missing" ] && exit 0
-echo "installing Debian packages:$missing"
+for p in $PKGS; do installed "$p" || missing="$missing $p"; done
+norecs=""
+for p in $NORECS; do installed "$p" || norecs="$norecs $p"; done
+[ -z "$missing$norecs" ] && exit 0
+echo "installing Debian packages:$missing$norecs"
 if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
 $SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
+[ -z "$missing" ] ||
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
+[ -z "$norecs" ] ||
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+    --no-install-recommends $norecs >/dev/null

@@ -13,7 +13,8 @@ machine in ``_run.py``:
   schedule work the backend thread cannot see (the state machine wraps them
   with a wake-up).
 
-Drivers: :class:`SelectorDriver` (asyncio's selector loops) and
+Drivers: :class:`SelectorDriver` (asyncio's selector loops),
+:class:`ProactorDriver` (asyncio's proactor loop, Windows; untested) and
 :class:`UVLoopDriver` (uvloop).
 """
 
@@ -60,16 +61,8 @@ class SelectorDriver:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         """``loop`` is open and not running."""
         selector = loop._selector  # type: ignore[attr-defined]
-        fileno = getattr(selector, "fileno", None)
-        if fileno is None:
-            raise RuntimeError(
-                f"asyncio_guest cannot drive {name_of(loop)} with "
-                f"{type(selector).__name__}: the selector has no pollable "
-                "file descriptor (use selectors.EpollSelector, the default "
-                "on Linux)"
-            )
         self.loop = loop
-        self.fd: int = fileno()
+        self.fd: int = self._backend(loop, selector)
         self._run_once: Callable[[], None] = loop._run_once  # type: ignore
         # Whether the iteration just run did anything: see io_ready.
         self._events = 1
@@ -86,6 +79,19 @@ class SelectorDriver:
             return ready
 
         selector.select = counting_select
+
+    @staticmethod
+    def _backend(loop: asyncio.AbstractEventLoop, selector: Any) -> int:
+        """What the backend thread waits on: the selector's own fd."""
+        fileno = getattr(selector, "fileno", None)
+        if fileno is None:
+            raise RuntimeError(
+                f"asyncio_guest cannot drive {name_of(loop)} with "
+                f"{type(selector).__name__}: the selector has no pollable "
+                "file descriptor (use selectors.EpollSelector, the default "
+                "on Linux, or selectors.KqueueSelector on macOS/BSD)"
+            )
+        return int(fileno())
 
     def run(self, end: float) -> None:
         """At least one iteration; more, without returning to the state
@@ -137,6 +143,37 @@ class SelectorDriver:
         loop._thread_id = None
         loop._stopping = False
         self._selector.__dict__.pop("select", None)
+
+
+class ProactorDriver(SelectorDriver):
+    """Runs asyncio's proactor event loop (``asyncio.ProactorEventLoop``,
+    the default on Windows).  UNTESTED: no Windows Python exists where this
+    project is tested (docs/design.md, "Platforms").
+
+    The proactor loop shares ``BaseEventLoop._run_once`` with the selector
+    loops, and its "selector" is the ``IocpProactor`` (``select(timeout)``
+    polls the completion port), so everything but the backend is
+    :class:`SelectorDriver`'s.  The backend thread waits on the proactor's
+    completion port (``_iocp``, a HANDLE) and gives back what it dequeues
+    (backend-iocp.c).
+    """
+
+    @staticmethod
+    def accepts(loop: asyncio.AbstractEventLoop) -> bool:
+        try:
+            from asyncio.proactor_events import BaseProactorEventLoop
+        except ImportError:  # pragma: no cover
+            return False
+        return isinstance(loop, BaseProactorEventLoop)
+
+    @staticmethod
+    def _backend(loop: asyncio.AbstractEventLoop, selector: Any) -> int:
+        iocp = getattr(getattr(loop, "_proactor", None), "_iocp", None)
+        if not isinstance(iocp, int):
+            raise RuntimeError(
+                f"asyncio_guest cannot drive {name_of(loop)}: its proactor "
+                "has no I/O completion port (_proactor._iocp)")
+        return iocp
 
 
 class UVLoopDriver:
@@ -283,17 +320,17 @@ def _poke_signal_pipe() -> None:
             pass  # full: uvloop has data to read anyway
 
 
-Driver = Union[SelectorDriver, UVLoopDriver]
+Driver = Union[SelectorDriver, ProactorDriver, UVLoopDriver]
 
 
 def driver_class(loop: asyncio.AbstractEventLoop) -> type[Driver]:
     """The driver for this kind of loop; NotImplementedError, naming the
     loop, if there is none."""
-    for cls in (SelectorDriver, UVLoopDriver):
+    for cls in (SelectorDriver, ProactorDriver, UVLoopDriver):
         if cls.accepts(loop):
             return cls
     raise NotImplementedError(
         f"asyncio_guest cannot drive {name_of(loop)}: supported loops are "
         "asyncio's selector event loops (asyncio.SelectorEventLoop and "
-        "subclasses) and uvloop"
+        "subclasses), its proactor loop on Windows (untested), and uvloop"
     )

@@ -11,6 +11,7 @@
 #include "guest.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <pthread.h>
@@ -24,6 +25,18 @@
 #define TAG_BACKEND 1
 #define TAG_WAKE 2
 
+/* The layout of ag__poller_t here. */
+typedef struct {
+  int outer_fd;    /* an epoll fd holding backend_fd and wake_fd */
+  int wake_fd;     /* an eventfd written by ag__poller_wake() */
+  int backend_fd;  /* the guest loop's own epoll/libuv fd: peeked, never read */
+} poller_t;
+
+_Static_assert(sizeof(poller_t) <= sizeof(ag__poller_t),
+               "ag__poller_t too small for the epoll poller");
+
+#define POLLER(p) ((poller_t *) (void *) (p)->storage)
+
 static int watch(int epfd, int fd, uint64_t tag) {
   struct epoll_event ev;
 
@@ -34,11 +47,18 @@ static int watch(int epfd, int fd, uint64_t tag) {
   return 0;
 }
 
-int ag__poller_init(ag__poller_t *p, int backend_fd, int extra_fd) {
+int ag__poller_init(ag__poller_t *pp, intptr_t backend, int extra_fd) {
+  poller_t *p;
+  int backend_fd;
   int err;
 
-  p->backend_fd = backend_fd;
+  p = POLLER(pp);
+  p->outer_fd = -1;
   p->wake_fd = -1;
+  if (backend < 0 || backend > INT_MAX)
+    return -EBADF;
+  backend_fd = (int) backend;
+  p->backend_fd = backend_fd;
   p->outer_fd = epoll_create1(EPOLL_CLOEXEC);
   if (p->outer_fd < 0)
     return -errno;
@@ -62,11 +82,12 @@ int ag__poller_init(ag__poller_t *p, int backend_fd, int extra_fd) {
   return 0;
 
 fail:
-  ag__poller_close(p);
+  ag__poller_close(pp);
   return err;
 }
 
-int ag__poller_wait(ag__poller_t *p, int timeout_ms) {
+int ag__poller_wait(ag__poller_t *pp, int timeout_ms) {
+  poller_t *p = POLLER(pp);
   struct epoll_event evs[2];
   uint64_t drained;
   int readable;
@@ -93,7 +114,8 @@ int ag__poller_wait(ag__poller_t *p, int timeout_ms) {
   return readable;
 }
 
-int ag__poller_wake(ag__poller_t *p) {
+int ag__poller_wake(ag__poller_t *pp) {
+  poller_t *p = POLLER(pp);
   uint64_t one;
 
   one = 1;
@@ -103,11 +125,13 @@ int ag__poller_wake(ag__poller_t *p) {
   return 0;
 }
 
-int ag__fd_readable(int fd) {
+int ag__fd_readable(intptr_t fd) {
   struct pollfd pfd;
   int n;
 
-  pfd.fd = fd;
+  if (fd < 0 || fd > INT_MAX)
+    return -EBADF;
+  pfd.fd = (int) fd;
   pfd.events = POLLIN;
   pfd.revents = 0;
   do
@@ -120,7 +144,9 @@ int ag__fd_readable(int fd) {
   return n > 0;
 }
 
-void ag__poller_close(ag__poller_t *p) {
+void ag__poller_close(ag__poller_t *pp) {
+  poller_t *p = POLLER(pp);
+
   if (p->wake_fd >= 0)
     close(p->wake_fd);
   if (p->outer_fd >= 0)

@@ -149,7 +149,6 @@ int ag_guest_init_threadless(ag_guest_t *g, ag_watcher_t *watcher) {
 
   init_fields(g);
   g->watcher = watcher;
-  g->poller.outer_fd = g->poller.wake_fd = g->poller.backend_fd = -1;
   err = ag__mutex_init(&g->mu);
   if (err != 0) {
     atomic_store(&g->state, AG_CLOSED);
@@ -164,13 +163,13 @@ int ag_guest_init_threadless(ag_guest_t *g, ag_watcher_t *watcher) {
   return 0;
 }
 
-int ag_guest_init(ag_guest_t *g, int backend_fd, int extra_fd,
+int ag_guest_init(ag_guest_t *g, intptr_t backend, int extra_fd,
                   ag_waker_t *waker) {
   int err;
 
   init_fields(g);
   g->waker = waker;
-  err = ag__poller_init(&g->poller, backend_fd, extra_fd);
+  err = ag__poller_init(&g->poller, backend, extra_fd);
   if (err != 0)
     goto fail_poller;
   err = ag__mutex_init(&g->mu);

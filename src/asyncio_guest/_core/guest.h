@@ -26,30 +26,38 @@
 
 /* ---- backend-<os>.c: the per-platform poller ---------------------------- */
 
-typedef struct ag__poller_s {
-  int outer_fd;    /* Linux: an epoll fd holding backend_fd and wake_fd */
-  int wake_fd;     /* Linux: an eventfd written by ag__poller_wake() */
-  int backend_fd;  /* the guest loop's own epoll/libuv fd: peeked, never read */
+/* The poller's state: opaque storage, laid out by each backend as it needs
+ * (checked there with static asserts), like the thread types below.  The
+ * backend is what the guest loop itself waits on: an fd (Linux: the epoll
+ * fd of the selector or of libuv; macOS/BSD: the kqueue fd) or a HANDLE
+ * (Windows: the proactor's I/O completion port), hence intptr_t. */
+typedef union ag__poller_u {
+  char storage[64];
+  void *align_p;
+  long long align_ll;
 } ag__poller_t;
 
-/* Opens the poller's own fds and watches backend_fd, and extra_fd if >= 0
- * (a signal wake-up socket the host thread drains).  On failure nothing is
- * left open. */
-int ag__poller_init(ag__poller_t *p, int backend_fd, int extra_fd);
+/* Opens the poller's own fds or handles and watches backend, and extra_fd if
+ * >= 0 (a signal wake-up socket the host thread drains; -ENOTSUP where the
+ * backend cannot watch one: Windows).  On failure nothing is left open. */
+int ag__poller_init(ag__poller_t *p, intptr_t backend, int extra_fd);
 
-/* Blocks until backend_fd is readable, ag__poller_wake() was called, or
- * timeout_ms passes (-1: no timeout).  Consumes only its own wake-ups, never
- * the backend fd's events.  Returns 1 if backend_fd is readable, 0 otherwise,
- * or a negative errno.  Called without the GIL. */
+/* Blocks until the backend is readable (Windows: holds a completion),
+ * ag__poller_wake() was called, or timeout_ms passes (-1: no timeout).
+ * Consumes only its own wake-ups, never the backend's events (Windows: a
+ * completion it dequeues is posted back unchanged).  Returns 1 if the
+ * backend is readable, 0 otherwise, or a negative errno.  Called without the
+ * GIL. */
 int ag__poller_wait(ag__poller_t *p, int timeout_ms);
 
 /* Interrupts a wait in progress, or makes the next one return at once.
  * Thread-safe and async-signal-safe. */
 int ag__poller_wake(ag__poller_t *p);
 
-/* Zero-timeout peek: 1 if fd is readable now, 0 if not, or a negative errno.
- * This is the fast path's check, run on the host thread. */
-int ag__fd_readable(int fd);
+/* Zero-timeout peek: 1 if the backend (an fd, or on Windows a completion
+ * port) is readable now, 0 if not, or a negative errno.  This is the fast
+ * path's check, run on the host thread. */
+int ag__fd_readable(intptr_t backend);
 
 void ag__poller_close(ag__poller_t *p);
 
@@ -210,6 +218,31 @@ void ag_glib_waker_free(ag_glib_waker_t *w);
 /* The GLib the process runs (not the headers'). */
 void ag_glib_version(unsigned *major, unsigned *minor, unsigned *micro);
 
+/* ---- waker-win32.c: the native Win32 waker (Windows only) --------------- */
+
+/* A hidden message-only window on the calling thread; the backend thread
+ * posts a message to it (no GIL, no allocation), and whatever message loop
+ * dispatches the thread's messages runs fire(data) on that thread. */
+typedef struct ag_win32_waker_s ag_win32_waker_t;
+
+/* Host thread. */
+int ag_win32_waker_new(void (*fire)(void *data), void *data,
+                       ag_win32_waker_t **out);
+ag_waker_t *ag_win32_waker_base(ag_win32_waker_t *w);
+/* Whether the calling thread owns the window. */
+int ag_win32_waker_is_home(ag_win32_waker_t *w);
+/* The window (an HWND), for tests and debugging. */
+intptr_t ag_win32_waker_hwnd(ag_win32_waker_t *w);
+/* Host thread: fire once more, after pending input and paint messages (the
+ * slice ran out). */
+int ag_win32_waker_post_soon(ag_win32_waker_t *w);
+/* No further fires; the window goes (off the host thread: at its next
+ * message dispatch).  Idempotent. */
+void ag_win32_waker_close(ag_win32_waker_t *w);
+/* Closes, then frees once the window is gone: only once no thread can post
+ * any more (the backend thread is joined). */
+void ag_win32_waker_free(ag_win32_waker_t *w);
+
 /* ---- loop-uv.c: what a uvloop loop has to do --------------------------- */
 
 typedef struct ag_uv_s {
@@ -267,7 +300,7 @@ typedef struct ag_guest_s {
 } ag_guest_t;
 
 /* Starts the backend thread.  On failure nothing is left open. */
-int ag_guest_init(ag_guest_t *g, int backend_fd, int extra_fd,
+int ag_guest_init(ag_guest_t *g, intptr_t backend, int extra_fd,
                   ag_waker_t *waker);
 
 /* Threadless mode: no thread, no poller; `watcher` watches on the host.

@@ -75,6 +75,12 @@ static PyObject *set_core_error(int err, const char *what) {
                    "waker needs a threaded Tcl (tcl_platform(threaded))",
                    what);
       break;
+    case ENOSYS:  /* waker-tcl-none.c */
+      PyErr_Format(PyExc_RuntimeError,
+                   "%s: asyncio_guest was built without Tcl (no "
+                   "tclConfig.sh found; set TCL_CONFIG when building)",
+                   what);
+      break;
     default:
       errno = -err;
       PyErr_SetFromErrno(PyExc_OSError);
@@ -375,10 +381,10 @@ typedef struct {
   PyObject *native_waker;  /* TclWaker, GLibWaker, or NULL: Python waker */
   int threadless;
   int started;
-  int backend_fd;
+  intptr_t backend_fd;  /* an fd, or on Windows the IOCP HANDLE */
 } GuestObject;
 
-static int guest_init_threadless(GuestObject *self, int fd,
+static int guest_init_threadless(GuestObject *self, Py_ssize_t fd,
                                  ag_watcher_t *watcher) {
   int err;
 
@@ -400,7 +406,7 @@ static int guest_init(PyObject *op, PyObject *args, PyObject *kwds) {
   PyObject *post;
   PyObject *tick;
   ag_waker_t *waker;
-  int fd;
+  Py_ssize_t fd;  /* intptr-sized: a HANDLE on Windows */
   int signal_fd;
   int err;
 
@@ -411,11 +417,11 @@ static int guest_init(PyObject *op, PyObject *args, PyObject *kwds) {
     PyErr_SetString(PyExc_RuntimeError, "Guest is already initialized");
     return -1;
   }
-  if (!PyArg_ParseTupleAndKeywords(args, kwds, "iO|O$i:Guest", kwlist, &fd,
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "nO|O$i:Guest", kwlist, &fd,
                                    &post, &tick, &signal_fd))
     return -1;
   if (fd < 0) {
-    PyErr_Format(PyExc_ValueError, "Guest: backend_fd must be >= 0, not %d",
+    PyErr_Format(PyExc_ValueError, "Guest: backend_fd must be >= 0, not %zd",
                  fd);
     return -1;
   }
