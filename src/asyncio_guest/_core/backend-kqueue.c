@@ -1,6 +1,8 @@
-/* backend-kqueue.c: the macOS / FreeBSD poller.  UNTESTED: there is no
- * kqueue system here; `tests/c/run.sh kqueue-syntax` only compiles it on
- * Linux against a stub <sys/event.h> (tests/c/kqueue-stub).
+/* backend-kqueue.c: the macOS / FreeBSD poller.  UNTESTED on those systems:
+ * there is no kqueue here.  Nothing below is kqueue-specific (no
+ * <sys/event.h>), so `make test-c` runs this file's poll() + self-pipe code
+ * on Linux over an epoll fd, which is pollable the same way; the
+ * __APPLE__ / __FreeBSD__ branches are not even compiled here.
  *
  * The guest loop's backend is a kqueue fd (selectors.KqueueSelector's, or
  * libuv's).  A kqueue fd is readable while events are pending, so poll()
