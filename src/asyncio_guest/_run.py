@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import functools
 import os
 import signal
@@ -50,7 +51,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, Optional
 
 from asyncio.constants import DEBUG_STACK_DEPTH
@@ -384,6 +385,12 @@ class _Runner:
             raise
         _live.add(self)
         _by_thread[self.host_thread] = self
+        self._own_sigint = False
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT)
+                is signal.default_int_handler):
+            signal.signal(signal.SIGINT, _sigint)
+            self._own_sigint = True
         self._guest.arm(0.0)
 
     # -- set-up helpers --------------------------------------------------
@@ -465,15 +472,16 @@ class _Runner:
         )
 
     def _signal_socket(self, driver: Driver) -> Optional[tuple[Any, Any]]:
-        """uvloop on the main thread takes the signal wake-up fd only inside
-        run_forever(), that is inside a tick.  A signal that arrives between
-        ticks would wake nobody: its Python-level handler (uvloop's) would
-        wait for the host's next event.  So between ticks the guest's own
-        socket is the wake-up fd, watched by the backend thread: the tick it
-        triggers lets Python run the handler.  Not when the host owns the fd.
+        """On the main thread, a signal that arrives while the host sleeps
+        in C (Tcl's or Qt's poll) would wake nobody: Python runs its handler
+        (SIGINT's included) only once the host's next event comes.  uvloop
+        takes the wake-up fd only inside run_forever(), that is inside a
+        tick; the stdlib loop only for add_signal_handler.  So between ticks
+        the guest's own socket is the wake-up fd, watched by the backend
+        thread (or, threadless, by the host): the tick it triggers lets
+        Python run the handler.  Not when the host owns the fd.
         """
-        if (not isinstance(driver, UVLoopDriver)
-                or self._host_uses_wakeup_fd
+        if (self._host_uses_wakeup_fd
                 or threading.current_thread() is not threading.main_thread()):
             return None
         r, w = socket.socketpair()
@@ -673,6 +681,29 @@ class _Runner:
             self._interrupt = exc
         if not self.task.done():
             self.task.cancel()
+        elif not self.task.cancelled():
+            # The main task raised it: it reaches the host from here, so
+            # mark it retrieved (no "Task exception was never retrieved"
+            # later), as run_until_complete does for a BaseException.
+            self.task.exception()
+
+    def defer_interrupt(self, exc: BaseException) -> None:
+        """A KeyboardInterrupt (SIGINT, or one that escaped a host callback)
+        that must not be raised where it happened: record it, cancel the
+        main task; the tick that runs the cancellation re-raises it to the
+        host, which completes the teardown and raises it again (the hosts'
+        run() functions), as for one raised inside the guest."""
+        if self.finished:
+            return
+        if self._interrupt is None:
+            self._interrupt = exc
+        if not self.task.done() and not self.task.cancelling():
+            self.cancel()
+        else:
+            try:
+                self._guest.wakeup()
+            except Exception:
+                pass  # closed meanwhile
 
     # -- teardown ------------------------------------------------------------
 
@@ -754,9 +785,18 @@ class _Runner:
             self._remove_signal_handler(sig)
         self._restore_wakeup_fd()
         self._close_signal_socket()
+        self._restore_sigint()
         _live.discard(self)
         if _by_thread.get(self.host_thread) is self:
             del _by_thread[self.host_thread]
+
+    def _restore_sigint(self) -> None:
+        """Put Python's default SIGINT handler back, unless someone replaced
+        ours meanwhile (theirs stays)."""
+        if getattr(self, "_own_sigint", False):
+            self._own_sigint = False
+            if signal.getsignal(signal.SIGINT) is _sigint:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def abandon(self) -> None:
         """At interpreter exit: stop the backend thread of a run whose host
@@ -772,6 +812,77 @@ class _Runner:
         self._guest.close()
         self.finished = True
         _live.discard(self)
+        for undo in (self._restore_wakeup_fd, self._close_signal_socket,
+                     self._restore_sigint):
+            try:
+                undo()
+            except Exception:
+                pass  # at exit: release what can be released
+        if _by_thread.get(self.host_thread) is self:
+            del _by_thread[self.host_thread]
+
+
+def _sigint(signum: int, frame: Any) -> None:
+    """SIGINT while a guest run is hosted on the main thread (installed in
+    place of Python's default handler, which raises KeyboardInterrupt
+    wherever Python happens to be).
+
+    Inside a tick, or in the program's own code (a busy host callback), it
+    raises KeyboardInterrupt as the default would: the tick's and the
+    hosts' run() paths take it from there.  Anywhere else -- the host idle
+    in C with our Python frame below it, or the entry of our own or a
+    binding's code (a Qt slot wrapper, PyGObject, tkinter) -- raising would
+    lose a tick or crash the binding (PySide6 segfaults, PyQt aborts), so
+    the interrupt is handed to the run instead (defer_interrupt)."""
+    runner = _by_thread.get(threading.main_thread().ident or 0)
+    if runner is None or runner.finished or runner._in_tick:
+        raise KeyboardInterrupt
+    module = frame.f_globals.get("__name__", "") if frame is not None else ""
+    if module.split(".")[0] in _NO_RAISE_IN:
+        runner.defer_interrupt(KeyboardInterrupt())
+        return
+    raise KeyboardInterrupt
+
+
+#: Packages where a SIGINT is deferred rather than raised (see _sigint).
+_NO_RAISE_IN = frozenset({
+    "asyncio_guest", "tkinter", "gi", "enum", "threading",
+    "PySide6", "shiboken6", "PyQt5", "PyQt6", "sip"})
+
+
+def divert_interrupt(exc: BaseException) -> bool:
+    """For hosts' exception hooks: a KeyboardInterrupt that escaped a host
+    callback (tkinter's report_callback_exception, the excepthook of Qt
+    bindings and PyGObject) goes to this thread's run, which ends and
+    re-raises it from the host's run().  True if taken."""
+    runner = _by_thread.get(threading.get_ident())
+    if (isinstance(exc, KeyboardInterrupt) and runner is not None
+            and not runner.finished):
+        runner.defer_interrupt(exc)
+        return True
+    return False
+
+
+@contextlib.contextmanager
+def interrupts_to_run() -> Iterator[None]:
+    """While a host's run() runs its loop: a KeyboardInterrupt that a Qt
+    binding or PyGObject reports through ``sys.excepthook`` (raised in a
+    slot or callback, where they cannot propagate it) goes to the run
+    instead of being printed and forgotten (PySide6, PyGObject) or aborting
+    the process (PyQt calls qFatal() only while the hook is Python's
+    own)."""
+    previous = sys.excepthook
+
+    def hook(tp: Any, value: Any, tb: Any) -> None:
+        if not divert_interrupt(value):
+            previous(tp, value, tb)
+
+    sys.excepthook = hook
+    try:
+        yield
+    finally:
+        if sys.excepthook is hook:
+            sys.excepthook = previous
 
 
 def wakeup_fd_in_use() -> bool:

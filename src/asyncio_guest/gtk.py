@@ -39,14 +39,14 @@ Both can be changed per run (``priority=``, ``busy_priority=``).
 
 Signals: PyGObject's ``GLib.MainLoop.run()`` (also ``Gtk.main()`` and
 ``Gio.Application.run()``) takes ``signal.set_wakeup_fd`` for its whole
-duration (``gi._ossighelper.wakeup_on_signal``) and, while Python's default
-SIGINT handler is in place, installs a SIGINT handler that quits the loop
-(``KeyboardInterrupt`` is raised when ``run()`` returns).  So by default the
-guest never takes the wake-up fd (``host_uses_signal_set_wakeup_fd`` is
-True): ``loop.add_signal_handler`` still works, with Python-level handlers,
-which PyGObject's wake-up fd lets run promptly.  Ctrl-C in :func:`run`
-quits the GLib loop, cancels the main task, completes the teardown, then
-raises ``KeyboardInterrupt``.
+duration (``gi._ossighelper.wakeup_on_signal``).  So by default the guest
+never takes the wake-up fd (``host_uses_signal_set_wakeup_fd`` is True):
+``loop.add_signal_handler`` still works, with Python-level handlers, which
+PyGObject's wake-up fd lets run promptly.  During a guest run on the main
+thread, SIGINT is the run's (``_run._sigint``; PyGObject then leaves it
+alone): Ctrl-C -- the loop idle, a coroutine or a GLib callback busy --
+cancels the main task, completes the teardown, then :func:`run` raises
+``KeyboardInterrupt``.
 
 Typical use (GTK 4; GTK 3 alike)::
 
@@ -369,7 +369,8 @@ def run(
         handler_ids.append(window.connect("destroy", on_destroy))
     try:
         if not guest.done:
-            mainloop.run()
+            with _run.interrupts_to_run():
+                mainloop.run()
     finally:
         try:
             if not guest.done:

@@ -350,8 +350,11 @@ def _watcher_class(qt: _Qt) -> type:
             except RuntimeError:
                 pass  # deleted with the application: nothing watches
 
-        def fire(self, *_: Any) -> None:
-            """A notifier's ``activated`` or the timer's ``timeout``."""
+        def fire(self) -> None:
+            """A notifier's ``activated`` or the timer's ``timeout``.  No
+            parameters: PySide6 then converts no signal arguments (Python
+            code of its own, where a SIGINT's KeyboardInterrupt once made it
+            call the slot with a NULL argument and crash)."""
             if not self.watching or self.tick is None:
                 return  # unwatched since: that tick ran already
             try:
@@ -561,7 +564,8 @@ def run(
             sig.connect(cancel)
             connected.append(sig)
     try:
-        _exec(app)
+        with _run.interrupts_to_run():
+            _exec(app)
     finally:
         try:
             if not guest.done:

@@ -183,6 +183,17 @@ def run(
     guest = start(root, async_fn, *args, done_callback=done,
                   loop_factory=loop_factory, debug=debug, mode=mode)
     root.protocol("WM_DELETE_WINDOW", on_close)
+    # A KeyboardInterrupt raised in a Tk callback (Ctrl-C while it was busy)
+    # is caught by tkinter and reported here: hand it to the run, which ends
+    # and re-raises it, instead of printing it and going on.
+    report = root.report_callback_exception
+    own_report = "report_callback_exception" in vars(root)
+
+    def report_or_interrupt(exc: Any, value: Any, tb: Any) -> None:
+        if not _run.divert_interrupt(value):
+            report(exc, value, tb)
+
+    root.report_callback_exception = report_or_interrupt
     try:
         root.mainloop()
     finally:
@@ -199,6 +210,10 @@ def run(
                     guest.cancel()
             while not guest.done:
                 root.tk.dooneevent(0)
+        if own_report:
+            root.report_callback_exception = report
+        else:
+            vars(root).pop("report_callback_exception", None)
     task = outcome["task"]
     if task.cancelled() and outcome.get("closed"):
         return None
