@@ -479,9 +479,11 @@ class _Runner:
         tick; the stdlib loop only for add_signal_handler.  So between ticks
         the guest's own socket is the wake-up fd, watched by the backend
         thread (or, threadless, by the host): the tick it triggers lets
-        Python run the handler.  Not when the host owns the fd.
+        Python run the handler.  Not when the host owns the fd, and not on
+        Windows: the IOCP poller cannot watch a socket beside the port
+        (there the console delivers Ctrl-C on a thread of its own).
         """
-        if (self._host_uses_wakeup_fd
+        if (self._host_uses_wakeup_fd or sys.platform == "win32"
                 or threading.current_thread() is not threading.main_thread()):
             return None
         r, w = socket.socketpair()
