@@ -268,8 +268,13 @@ def test_raising_post_is_reported_and_retried(host, loop_factory):
     saved = sys.unraisablehook
     sys.unraisablehook = reports.append
     try:
-        run, outcome = start(host, main, loop_factory=loop_factory,
-                             run_sync_soon_threadsafe=flaky_post)
+        # The host thread's own posts (a slice that ran out of time, under
+        # load) go through the not-threadsafe post: only the backend thread
+        # ever calls flaky_post.
+        run, outcome = start(
+            host, main, loop_factory=loop_factory,
+            run_sync_soon_threadsafe=flaky_post,
+            run_sync_soon_not_threadsafe=host.post_not_threadsafe)
         task = finish(host, run, outcome)
     finally:
         sys.unraisablehook = saved
