@@ -127,7 +127,11 @@ def basic() -> None:
     async def main() -> str:
         out["page"] = await page_result(w)
         out["finished_order"] = api.finished
-        await gp.call(w.destroy)
+        # Once shown, destroy() only schedules the close (GLib idle), which
+        # runs after this tick: main returns first, and start() returns its
+        # result.  (Awaiting call(w.destroy) could let the window go first,
+        # and main would be cancelled.)
+        w.destroy()
         return "main result"
 
     out["start"] = gp.start(main, loop_factory=loop_factory())
@@ -167,10 +171,12 @@ def close() -> None:
                               js_api=gp.api(api))
 
     async def main() -> str:
-        while not api.started.is_set():
-            await asyncio.sleep(0.01)
-        await gp.call(w.destroy)  # as the user closing the window
         try:
+            while not api.started.is_set():
+                await asyncio.sleep(0.01)
+            # as the user closing the window; the window may be gone (and
+            # main cancelled) before this await returns
+            await gp.call(w.destroy)
             await asyncio.sleep(LONG)
         except asyncio.CancelledError:
             out["main cancelled"] = True
