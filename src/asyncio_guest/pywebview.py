@@ -211,11 +211,15 @@ class _ApiProxy:
         return f"<asyncio_guest.pywebview.api({self.__obj!r})>"
 
 
-def _wrap(obj: object, seen: dict[int, object]) -> object:
+def _wrap(obj: object, seen: dict[int, object],
+          root: Optional[object] = None) -> object:
+    """The proxy of ``obj``; ``root`` is the proxy pywebview holds as the
+    window's js_api (nested objects' calls are cancelled with its window)."""
     if id(obj) in seen:
         return seen[id(obj)]
     calls = _Calls()
     proxy = _ApiProxy(obj)
+    root_proxy = proxy if root is None else root
     seen[id(obj)] = proxy
     for name in dir(obj):
         if name.startswith("_"):
@@ -225,7 +229,7 @@ def _wrap(obj: object, seen: dict[int, object]) -> object:
         except Exception:
             continue
         if _is_async(attr):
-            blocking = _blocking(attr, calls, lambda: proxy)
+            blocking = _blocking(attr, calls, lambda: root_proxy)
             # pywebview exposes methods and functions and reads their
             # parameters minus the first: make a bound method
             params = [inspect.Parameter(
@@ -243,7 +247,7 @@ def _wrap(obj: object, seen: dict[int, object]) -> object:
         elif (not callable(attr) and hasattr(attr, "__module__")
               and not isinstance(attr, (str, bytes, int, float, bool,
                                         list, tuple, dict, set))):
-            setattr(proxy, name, _wrap(attr, seen))
+            setattr(proxy, name, _wrap(attr, seen, root_proxy))
         else:
             setattr(proxy, name, attr)
     return proxy
