@@ -125,25 +125,6 @@ int ag__poller_wake(ag__poller_t *pp) {
   return 0;
 }
 
-int ag__fd_readable(intptr_t fd) {
-  struct pollfd pfd;
-  int n;
-
-  if (fd < 0 || fd > INT_MAX)
-    return -EBADF;
-  pfd.fd = (int) fd;
-  pfd.events = POLLIN;
-  pfd.revents = 0;
-  do
-    n = poll(&pfd, 1, 0);
-  while (n < 0 && errno == EINTR);
-  if (n < 0)
-    return -errno;
-  if (pfd.revents & POLLNVAL)
-    return -EBADF;
-  return n > 0;
-}
-
 void ag__poller_close(ag__poller_t *pp) {
   poller_t *p = POLLER(pp);
 
@@ -155,24 +136,8 @@ void ag__poller_close(ag__poller_t *pp) {
   p->outer_fd = -1;
 }
 
-int ag__thread_block_signals(void) {
-  sigset_t all;
-
-  /* Signals belong to the host thread: Python's C-level handler may run on
-   * any thread, but a host such as Tk only notices a signal (and Ctrl-C) if
-   * it interrupts the host's own wait. */
-  sigfillset(&all);
-  return -pthread_sigmask(SIG_BLOCK, &all, NULL);
-}
-
 void ag__thread_set_name(void) {
   /* At most 15 characters and the NUL; failure only loses a label. */
   (void)pthread_setname_np(pthread_self(), AG_THREAD_NAME);
 }
 
-int64_t ag__now_ns(void) {
-  struct timespec ts;
-
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t) ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}

@@ -103,25 +103,6 @@ int ag__poller_wake(ag__poller_t *pp) {
   return 0;
 }
 
-int ag__fd_readable(intptr_t fd) {
-  struct pollfd pfd;
-  int n;
-
-  if (fd < 0 || fd > INT_MAX)
-    return -EBADF;
-  pfd.fd = (int) fd;
-  pfd.events = POLLIN;
-  pfd.revents = 0;
-  do
-    n = poll(&pfd, 1, 0);
-  while (n < 0 && errno == EINTR);
-  if (n < 0)
-    return -errno;
-  if (pfd.revents & POLLNVAL)
-    return -EBADF;
-  return n > 0;
-}
-
 void ag__poller_close(ag__poller_t *pp) {
   poller_t *p = POLLER(pp);
 
@@ -130,13 +111,6 @@ void ag__poller_close(ag__poller_t *pp) {
   if (p->pipe_w >= 0)
     close(p->pipe_w);
   p->pipe_r = p->pipe_w = -1;
-}
-
-int ag__thread_block_signals(void) {
-  sigset_t all;
-
-  sigfillset(&all);
-  return -pthread_sigmask(SIG_BLOCK, &all, NULL);
 }
 
 void ag__thread_set_name(void) {
@@ -148,12 +122,3 @@ void ag__thread_set_name(void) {
 #endif
 }
 
-int64_t ag__now_ns(void) {
-  struct timespec ts;
-
-  /* macOS 10.12+ and the BSDs.  Python's time.monotonic() on macOS reads
-   * mach_absolute_time(); the core only adds relative timeouts to this
-   * clock, so the two need not agree. */
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t) ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}

@@ -61,6 +61,9 @@ int ag__fd_readable(intptr_t backend);
 
 void ag__poller_close(ag__poller_t *p);
 
+/* ag__fd_readable, ag__thread_block_signals and ag__now_ns are shared by
+ * the POSIX pollers (thread-posix.c); Windows has its own (backend-iocp.c). */
+
 /* Called first on the backend thread: keep process signals off it. */
 int ag__thread_block_signals(void);
 

@@ -1,11 +1,16 @@
 /* thread-posix.c: ag__thread / ag__mutex / ag__cond over pthreads (Linux,
- * macOS, the BSDs).  Thin on purpose: every call maps to one pthread call,
- * and an error becomes a negative errno. */
+ * macOS, the BSDs), and the POSIX helpers both of those pollers share (the
+ * backend thread's signal mask, the clock, the fast path's fd peek).  Thin
+ * on purpose: every call maps to one POSIX call, and an error becomes a
+ * negative errno. */
 #define _POSIX_C_SOURCE 200809L
 #include "guest.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -115,4 +120,43 @@ int ag__thread_join(ag__thread_t *t) {
 int ag__thread_is_current(const ag__thread_t *t) {
   return pthread_equal(pthread_self(),
                        *(const pthread_t *) (const void *) t->storage);
+}
+
+int ag__thread_block_signals(void) {
+  sigset_t all;
+
+  /* Signals belong to the host thread: Python's C-level handler may run on
+   * any thread, but a host such as Tk only notices a signal (and Ctrl-C) if
+   * it interrupts the host's own wait. */
+  sigfillset(&all);
+  return -pthread_sigmask(SIG_BLOCK, &all, NULL);
+}
+
+int64_t ag__now_ns(void) {
+  struct timespec ts;
+
+  /* CLOCK_MONOTONIC: what time.monotonic() reads on Linux and the BSDs.
+   * On macOS (10.12+) Python reads mach_absolute_time(); the core only adds
+   * relative timeouts to this clock, so the two need not agree. */
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t) ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int ag__fd_readable(intptr_t fd) {
+  struct pollfd pfd;
+  int n;
+
+  if (fd < 0 || fd > INT_MAX)
+    return -EBADF;
+  pfd.fd = (int) fd;
+  pfd.events = POLLIN;
+  pfd.revents = 0;
+  do
+    n = poll(&pfd, 1, 0);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    return -errno;
+  if (pfd.revents & POLLNVAL)
+    return -EBADF;
+  return n > 0;
 }
