@@ -14,6 +14,8 @@ import gc
 import os
 import queue
 import shutil
+import signal
+import socket
 import subprocess
 import threading
 import time
@@ -256,3 +258,23 @@ def loop_nesting(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
 
         monkeypatch.setattr(cls, "run", run)
     return depth
+
+
+@pytest.fixture
+def host_wakeup_fd() -> Any:
+    """A wake-up fd the "host" set before the run (as a Qt program sets one
+    for its QSocketNotifier Ctrl-C idiom): (read socket, fd).  Restored
+    afterwards, with the SIGUSR1 handler and the previous wake-up fd."""
+    assert threading.current_thread() is threading.main_thread()
+    r, w = socket.socketpair()
+    r.setblocking(False)
+    w.setblocking(False)
+    saved_fd = signal.set_wakeup_fd(w.fileno())
+    saved_handler = signal.getsignal(signal.SIGUSR1)
+    try:
+        yield r, w.fileno()
+    finally:
+        signal.set_wakeup_fd(saved_fd)
+        signal.signal(signal.SIGUSR1, saved_handler)
+        r.close()
+        w.close()

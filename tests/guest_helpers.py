@@ -47,6 +47,21 @@ def guest_threads() -> set[str]:
     return {t for t in tids() if thread_name(t) == "asyncio-guest"}
 
 
+def qt_binding() -> str:
+    """The Qt binding tests/test_qt.py tests in this process ($QT_API, else
+    the first installed)."""
+    import importlib.util
+
+    from asyncio_guest import qt as guest_qt
+
+    installed = [b for b in guest_qt.BINDINGS
+                 if importlib.util.find_spec(b) is not None]
+    if not installed:
+        raise ImportError("no Qt binding installed")
+    return guest_qt.resolve_binding(os.environ.get(guest_qt.ENV_VAR)
+                                    or installed[0])
+
+
 def fd_count() -> int:
     return len(os.listdir("/proc/self/fd"))
 

@@ -20,7 +20,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before any Qt import
 import asyncio  # noqa: E402
 import gc  # noqa: E402
 import importlib  # noqa: E402
-import importlib.util  # noqa: E402
 import inspect  # noqa: E402
 import json  # noqa: E402
 import signal  # noqa: E402
@@ -35,7 +34,8 @@ import pytest  # noqa: E402
 
 import asyncio_guest  # noqa: E402
 from guest_helpers import (  # noqa: E402
-    finish, guest_threads, no_live_run, start, wait_for)  # noqa: F401
+    finish, guest_threads, no_live_run, qt_binding, start,  # noqa: F401
+    wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ABANDON_DRIVER = os.path.join(HERE, "abandon_driver.py")
@@ -98,16 +98,6 @@ def test_abandoned_run_is_closed_at_exit(display, host_mode, loop):
 
 # -- GUI hosts ----------------------------------------------------------------
 
-def _qt_binding() -> str:
-    """The binding tests/test_qt.py tests in this process."""
-    from asyncio_guest import qt as guest_qt
-
-    installed = [b for b in guest_qt.BINDINGS
-                 if importlib.util.find_spec(b) is not None]
-    if not installed:
-        raise ImportError("no Qt binding installed")
-    return guest_qt.resolve_binding(os.environ.get(guest_qt.ENV_VAR)
-                                    or installed[0])
 
 
 class GuiHost:
@@ -207,7 +197,7 @@ class QtHost(GuiHost):
 
         self.app = app
         self.guest = guest_qt
-        self.core = importlib.import_module(f"{_qt_binding()}.QtCore")
+        self.core = importlib.import_module(f"{qt_binding()}.QtCore")
         self._timers: list[Any] = []
 
     def after(self, ms: int, fn: Callable[[], object]) -> Any:
@@ -315,7 +305,7 @@ def gui(request: pytest.FixtureRequest,
     if request.param == "tk":
         host = TkHost(request.getfixturevalue("tk_root"))
     elif request.param == "qt":
-        widgets = importlib.import_module(f"{_qt_binding()}.QtWidgets")
+        widgets = importlib.import_module(f"{qt_binding()}.QtWidgets")
         app = widgets.QApplication.instance() or widgets.QApplication([])
         host = QtHost(app)
     else:

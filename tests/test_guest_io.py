@@ -235,23 +235,6 @@ def _wakeup_fd():
     return fd
 
 
-@pytest.fixture
-def host_wakeup_fd():
-    """A wakeup fd the "host" set before the run; restored afterwards, as
-    are the SIGUSR1 handler and its previous wakeup fd."""
-    assert threading.current_thread() is threading.main_thread()
-    r, w = socket.socketpair()
-    r.setblocking(False)
-    w.setblocking(False)
-    saved_fd = signal.set_wakeup_fd(w.fileno())
-    saved_handler = signal.getsignal(signal.SIGUSR1)
-    try:
-        yield r, w.fileno()
-    finally:
-        signal.set_wakeup_fd(saved_fd)
-        signal.signal(signal.SIGUSR1, saved_handler)
-        r.close()
-        w.close()
 
 
 def _kill_from_thread():

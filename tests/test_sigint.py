@@ -29,7 +29,6 @@ import asyncio  # noqa: E402
 import concurrent.futures  # noqa: E402
 import contextlib  # noqa: E402
 import importlib  # noqa: E402
-import importlib.util  # noqa: E402
 import json  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
@@ -44,6 +43,7 @@ from typing import Any, Callable, Iterator, Optional  # noqa: E402
 import pytest  # noqa: E402
 
 import asyncio_guest  # noqa: E402
+from guest_helpers import qt_binding  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DRIVER = os.path.join(HERE, "sigint_driver.py")
@@ -208,23 +208,6 @@ def _wakeup_fd() -> int:
     return fd
 
 
-@pytest.fixture
-def preset_wakeup_fd() -> Any:
-    """A wake-up fd set before the run (as a Qt program sets one for its
-    QSocketNotifier Ctrl-C idiom); everything put back afterwards."""
-    assert threading.current_thread() is threading.main_thread()
-    r, w = socket.socketpair()
-    r.setblocking(False)
-    w.setblocking(False)
-    saved_fd = signal.set_wakeup_fd(w.fileno())
-    saved_handler = signal.getsignal(signal.SIGUSR1)
-    try:
-        yield r, w.fileno()
-    finally:
-        signal.set_wakeup_fd(saved_fd)
-        signal.signal(signal.SIGUSR1, saved_handler)
-        r.close()
-        w.close()
 
 
 def _is_uvloop(loop: Any) -> bool:
@@ -271,27 +254,17 @@ def _signal_scenario(after: Callable[[int, Callable[[], None]], None],
     return main
 
 
-# Qt: the binding tests/test_qt.py tests in this process.
-def _qt_binding() -> str:
-    from asyncio_guest import qt as guest_qt
-
-    installed = [b for b in guest_qt.BINDINGS
-                 if importlib.util.find_spec(b) is not None]
-    if not installed:
-        raise ImportError("no Qt binding installed")
-    return guest_qt.resolve_binding(os.environ.get(guest_qt.ENV_VAR)
-                                    or installed[0])
 
 
 @pytest.fixture
 def qt_app() -> Any:
-    widgets = importlib.import_module(f"{_qt_binding()}.QtWidgets")
+    widgets = importlib.import_module(f"{qt_binding()}.QtWidgets")
     return widgets.QApplication.instance() or widgets.QApplication([])
 
 
 @pytest.mark.timeout(60, method="thread")
 def test_qt_program_keeps_its_wakeup_fd(qt_app, loop_factory,
-                                        preset_wakeup_fd):
+                                        host_wakeup_fd):
     """A Qt program that set a wake-up fd before the run (and watches it
     with a QSocketNotifier) keeps it: the guest never takes it (between
     ticks, inside ticks on the stdlib loop, after add_signal_handler), the
@@ -299,8 +272,8 @@ def test_qt_program_keeps_its_wakeup_fd(qt_app, loop_factory,
     gets the signal's byte, and the fd is the program's after the run."""
     from asyncio_guest import qt as guest_qt
 
-    core = importlib.import_module(f"{_qt_binding()}.QtCore")
-    r, host_fd = preset_wakeup_fd
+    core = importlib.import_module(f"{qt_binding()}.QtCore")
+    r, host_fd = host_wakeup_fd
     seen: dict[str, Any] = {}
     main = _signal_scenario(lambda ms, fn: core.QTimer.singleShot(ms, fn),
                             seen)
@@ -358,7 +331,7 @@ def Gtk(display: str) -> Any:
 
 
 @pytest.mark.timeout(60, method="thread")
-def test_glib_keeps_its_wakeup_fd(Gtk, loop_factory, preset_wakeup_fd):
+def test_glib_keeps_its_wakeup_fd(Gtk, loop_factory, host_wakeup_fd):
     """PyGObject's MainLoop.run() takes the wake-up fd for its duration:
     the guest leaves PyGObject's fd in place (between ticks, inside ticks
     on the stdlib loop, after add_signal_handler, after a signal), and the
@@ -367,7 +340,7 @@ def test_glib_keeps_its_wakeup_fd(Gtk, loop_factory, preset_wakeup_fd):
 
     from asyncio_guest import gtk as guest_gtk
 
-    _, before = preset_wakeup_fd
+    _, before = host_wakeup_fd
     seen: dict[str, Any] = {}
 
     def after(ms: int, fn: Callable[[], None]) -> None:
@@ -408,14 +381,14 @@ def test_glib_keeps_its_wakeup_fd(Gtk, loop_factory, preset_wakeup_fd):
 
 @pytest.mark.timeout(60, method="thread")
 def test_tk_restores_the_wakeup_fd_set_before(tk_root, loop_factory,
-                                              preset_wakeup_fd):
+                                              host_wakeup_fd):
     """Tk does not own the fd, so the guest may take it (the stdlib loop
     does for add_signal_handler; uvloop's run uses a socket of its own
     between ticks); the signal reaches the guest, and the fd set before
     the run is back after it."""
     from asyncio_guest import tk as guest_tk
 
-    _, before = preset_wakeup_fd
+    _, before = host_wakeup_fd
     seen: dict[str, Any] = {}
     main = _signal_scenario(lambda ms, fn: tk_root.after(ms, fn), seen)
     guard = tk_root.after(
