@@ -107,7 +107,7 @@ def parked() -> bool:
     run = state.get("run")
     if run is None or not state.get("waiting"):
         return False
-    guest = run._runner._guest
+    guest = run._runner.core
     return bool(guest.state == ("armed" if guest.threadless else "polling"))
 
 

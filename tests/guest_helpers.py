@@ -121,7 +121,7 @@ def tracking_post(
 
 def guest_core(run: asyncio_guest.GuestRun) -> Any:
     """The C ``Guest`` of a run (package-private, for posts/state)."""
-    return run._runner._guest
+    return run._runner.core
 
 
 def wait_idle(host: QueueHost, run: asyncio_guest.GuestRun,

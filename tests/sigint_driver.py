@@ -96,7 +96,7 @@ def report_ready() -> None:
     host's window shown (``box["shown"]()``), for 300 ms in a row: by then
     the window's first events (map, expose) have been handled, and nothing
     but the signal can wake the host."""
-    guest = box["run"]._runner._guest
+    guest = box["run"]._runner.core
     quiet = (box.get("waiting") and box["shown"]()
              and guest.state == ("armed" if guest.threadless else "polling"))
     if not quiet or box.get("posts") != guest.posts:

@@ -173,7 +173,7 @@ def test_host_wakes_a_guest_sleeping_for_an_hour(async_host, loop_factory):
             done_callback=lambda task: box.__setitem__("task", task))
         await wait_until(async_host, lambda: "fut" in box)
         await async_host.sleep(0.05)       # the guest is parked now
-        assert guest._runner._guest.state == "polling"
+        assert guest._runner.core.state == "polling"
         box["fut"].set_result("from the host")
         await async_host.sleep(0.05)
         box["sleeper"].cancel()

@@ -119,7 +119,7 @@ class Watchdog:
 
 
 def posts(run: Any) -> int:
-    return int(run._runner._guest.posts)
+    return int(run._runner.core.posts)
 
 
 
@@ -480,17 +480,17 @@ def test_callback_exception_never_escapes_into_glib(Gtk, loop_factory,
     monkeypatch.setattr(sys, "excepthook",
                         lambda t, v, tb: reported.append(v))
 
-    async def main() -> str:
-        run = asyncio_guest.current_run()
-        poster = run._runner.gtk_poster
+    from asyncio_guest import host
+    gtk_host = guest_gtk.GtkHost()
 
+    async def main() -> str:
         def bad() -> None:
             raise ValueError("boom")
-        poster.post(bad)
+        gtk_host.post(bad)
         await asyncio.sleep(0.05)
         return "alive"
 
-    assert guest_gtk.run(main, loop_factory=loop_factory) == "alive"
+    assert host.run(gtk_host, main, loop_factory=loop_factory) == "alive"
     assert len(reported) == 1 and isinstance(reported[0], ValueError)
 
 

@@ -64,25 +64,25 @@ def test_native_waker_is_built_and_is_the_default(loop_factory: Any) -> None:
         seen["result"] = task.result()
 
     run = guest_gtk.start(main, done_callback=done, loop_factory=loop_factory)
-    guest = run._runner._guest  # the C Guest
+    guest = run._runner.core  # the C Guest
     iterate_until(GLib.MainContext.default(), lambda: run.done)
     assert seen["result"] == "ok"
     # The backend thread posted through C: the Python poster never ran.
     assert guest.posts >= 1
-    assert run._runner._post is None
+    assert isinstance(run._runner.wake_object, _glib.GLibWaker)
 
 
 def test_python_waker_when_asked(loop_factory: Any,
                                  monkeypatch: pytest.MonkeyPatch) -> None:
     seen: dict[str, Any] = {}
     posts: list[int] = []
-    post = guest_gtk._Poster.post
+    post = guest_gtk.GtkHost.post
 
     def counting_post(self: Any, fn: Any) -> None:
         posts.append(threading.get_ident())
         post(self, fn)
 
-    monkeypatch.setattr(guest_gtk._Poster, "post", counting_post)
+    monkeypatch.setattr(guest_gtk.GtkHost, "post", counting_post)
 
     async def main() -> str:
         await asyncio.sleep(0.01)
@@ -90,7 +90,7 @@ def test_python_waker_when_asked(loop_factory: Any,
 
     run = guest_gtk.start(main, done_callback=lambda t: seen.update(r=t.result()),
                           loop_factory=loop_factory, waker="python")
-    assert run._runner._post is not None
+    assert not isinstance(run._runner.wake_object, _glib.GLibWaker)
     iterate_until(GLib.MainContext.default(), lambda: run.done)
     assert seen["r"] == "ok"
     # the backend thread posted through PyGObject
@@ -110,7 +110,7 @@ def test_bad_waker_values_are_refused(loop_factory: Any) -> None:
     seen: dict[str, Any] = {}
     run = guest_gtk.start(main, context=other, loop_factory=loop_factory,
                           done_callback=lambda t: seen.update(done=True))
-    assert run._runner._post is not None  # Python waker
+    assert not isinstance(run._runner.wake_object, _glib.GLibWaker)  # Python waker
     iterate_until(other, lambda: run.done)
     assert seen == {"done": True}
 
@@ -129,7 +129,7 @@ def test_native_waker_on_a_pushed_thread_default_context(
         run = guest_gtk.start(main, context=ctx, waker="native",
                               loop_factory=loop_factory,
                               done_callback=lambda t: seen.update(r=t.result()))
-        assert run._runner._post is None
+        assert isinstance(run._runner.wake_object, _glib.GLibWaker)
         iterate_until(ctx, lambda: run.done)
         assert seen == {"r": 7}
     finally:

@@ -300,7 +300,7 @@ def test_host_owned_wakeup_fd(host, loop_factory, host_wakeup_fd, sender):
             os.kill(os.getpid(), signal.SIGUSR1)
         else:
             # the signal lands while the guest is idle (between ticks)
-            guest = current_run()._runner._guest
+            guest = current_run()._runner.core
             t = threading.Thread(target=lambda: (
                 wait_for(lambda: guest.state == "polling"),
                 os.kill(os.getpid(), signal.SIGUSR1)))

@@ -174,15 +174,15 @@ def check_finished(run: Any, finished: Finished) -> asyncio.Task:
 
 
 def backend_state(run: Any) -> str:
-    return run._runner._guest.state
+    return run._runner.core.state
 
 
 def posts(run: Any) -> int:
-    return run._runner._guest.posts
+    return run._runner.core.posts
 
 
 def next_timer_in(run: Any) -> Optional[float]:
-    timeout: Optional[float] = run._runner._driver.timeout()
+    timeout: Optional[float] = run._runner.driver.timeout()
     return timeout
 
 

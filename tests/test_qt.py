@@ -42,6 +42,7 @@ import pytest  # noqa: E402
 import asyncio_guest  # noqa: E402
 from asyncio_guest import _drivers  # noqa: E402
 from asyncio_guest import qt as guest_qt  # noqa: E402
+from asyncio_guest import _qt_binding, _qt_objects  # noqa: E402
 from drive_helpers import Driver, driving  # noqa: E402
 from guest_helpers import tids  # noqa: E402
 
@@ -181,18 +182,32 @@ def start_and_exec(app: Any, main: Any, *args: Any, loop_factory: Any,
     return run, finished
 
 
+def qt_watcher(run: Any) -> Any:
+    """Threadless mode's watcher QObject, or None (thread mode)."""
+    runner = run._runner
+    return runner.wake_object if runner.threadless else None
+
+
+def watch_fds(run: Any) -> list[int]:
+    """The fds a threadless watcher is given: the backend fd, and the
+    guest's signal socket if it has one."""
+    runner = run._runner
+    fd = runner.signals.fd
+    return [runner.driver.fd] + ([fd] if fd >= 0 else [])
+
+
 def state(run: Any) -> str:
-    return str(run._runner._guest.state)
+    return str(run._runner.core.state)
 
 
 def posts(run: Any) -> int:
-    return int(run._runner._guest.posts)
+    return int(run._runner.core.posts)
 
 
 def parked(run: Any) -> bool:
     """The guest waits between ticks: the backend thread polls (thread
     mode), or Qt watches its fds and deadline (threadless: "armed")."""
-    guest = run._runner._guest
+    guest = run._runner.core
     return bool(guest.state == ("armed" if guest.threadless else "polling"))
 
 
@@ -368,7 +383,7 @@ def test_qt_slot_wakes_guest_parked_for_an_hour(app, window, drive,
 
     def act() -> None:
         run = box["run"]
-        seen["deadline"] = run._runner._driver.timeout()
+        seen["deadline"] = run._runner.driver.timeout()
         seen["loop is guest"] = asyncio.get_running_loop() is run.loop
         if how == "button_create_task":
             window.button.click()
@@ -813,7 +828,7 @@ def test_this_process_runs_its_binding_and_mode(app, drive, loop_factory):
     drive.check()
     assert type(app).__module__.split(".")[0] == THIS
     assert run._runner.threadless is (MODE == "threadless")
-    assert (run._runner.qt_watcher is None) is (MODE == "thread")
+    assert (qt_watcher(run) is None) is (MODE == "thread")
 
 
 def test_mode_argument_and_environment(app, drive, monkeypatch):
@@ -870,7 +885,7 @@ def test_backend_thread_only_in_thread_mode(app, drive, loop_factory, mode):
         return line
 
     def at_done(run: Any) -> None:
-        w = run._runner.qt_watcher
+        w = qt_watcher(run)
         if w is not None:  # closed with the run (the loop's fds are closed)
             seen["closed"] = (w.tick, w.watching, w.timer.isActive(),
                               [n.isEnabled() for n in w.notifiers])
@@ -886,7 +901,7 @@ def test_backend_thread_only_in_thread_mode(app, drive, loop_factory, mode):
     assert seen["slept"] >= 0.048
     new = seen["during"] - before
     if mode == "threadless":
-        assert run._runner.threadless and run._runner._guest.threadless
+        assert run._runner.threadless and run._runner.core.threadless
         assert new == set(), f"threads started by a threadless run: {new}"
         tick, watching, timing, enabled = seen["closed"]
         assert (tick, watching, timing) == (None, False, False)
@@ -912,7 +927,7 @@ def test_threadless_stale_deadline_fixed_by_qtimer_slot(app, drive,
         return value
 
     def act() -> None:
-        w = box["run"]._runner.qt_watcher
+        w = qt_watcher(box["run"])
         box["remaining ms"] = w.timer.remainingTime()
         box["enabled"] = [n.isEnabled() for n in w.notifiers]
         box["t0"] = time.monotonic()
@@ -948,7 +963,7 @@ def test_threadless_signal_handler_wakes_parked_guest(app, drive,
         loop.add_signal_handler(signal.SIGUSR1, lambda: (
             got.append(threading.get_ident()),
             box["fut"].done() or box["fut"].set_result("signalled")))
-        box["fds"] = box["run"]._runner.watch_fds()
+        box["fds"] = watch_fds(box["run"])
         box["parked"] = True
         try:
             return await asyncio.wait_for(box["fut"], 10)
@@ -956,7 +971,7 @@ def test_threadless_signal_handler_wakes_parked_guest(app, drive,
             loop.remove_signal_handler(signal.SIGUSR1)
 
     def act() -> None:
-        w = box["run"]._runner.qt_watcher
+        w = qt_watcher(box["run"])
         box["notified"] = [int(n.socket()) for n in w.notifiers]
         box["sender"] = threading.Timer(
             0.02, os.kill, (os.getpid(), signal.SIGUSR1))
@@ -999,11 +1014,11 @@ def test_watcher_fires_once_per_watch(app, drive):
     begin_tick does), nothing fires while unwatched, fire_soon fires once
     and unwatch() cancels it, a deadline never fires early, a failing tick
     is reported (never raised into Qt), and close() stops it all."""
-    qt = guest_qt._qt(THIS)
-    receiver = guest_qt._receiver_class(qt, "postEvent")(app)
+    qt = _qt_binding.qt(THIS)
+    reported: list[BaseException] = []
+    receiver = _qt_objects.classes(qt)[0](app, reported.append)
     a, b = socket.socketpair()
     calls: list[float] = []
-    reported: list[BaseException] = []
     fail = [False]
     box: list[Any] = []
 
@@ -1013,7 +1028,7 @@ def test_watcher_fires_once_per_watch(app, drive):
         if fail[0]:
             raise ValueError("tick failed")
 
-    w = guest_qt._watcher_class(qt)(receiver, [a.fileno()], tick,
+    w = _qt_objects.classes(qt)[1](receiver, [a.fileno()], tick,
                                     reported.append)
     box.append(w)
     try:
@@ -1091,9 +1106,9 @@ def test_warns_about_pyside6_6_12_0(monkeypatch: pytest.MonkeyPatch) -> None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        guest_qt._warn_known_bugs("PySide6")  # the installed one: no warning
-        guest_qt._warn_known_bugs("PyQt6")
+        _qt_binding._warn_known_bugs("PySide6")  # the installed one: no warning
+        _qt_binding._warn_known_bugs("PyQt6")
     monkeypatch.setattr(PySide6, "__version__", "6.12.0")
     if sys.version_info < (3, 12):
         with pytest.warns(RuntimeWarning, match="6.12.0.*none_dealloc"):
-            guest_qt._warn_known_bugs("PySide6")
+            _qt_binding._warn_known_bugs("PySide6")

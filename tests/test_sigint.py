@@ -234,7 +234,7 @@ def _signal_scenario(after: Callable[[int, Callable[[], None]], None],
         loop.add_signal_handler(signal.SIGUSR1, got.set_result, "SIGUSR1")
         seen["between, handler added"] = await between_ticks()
         seen["in tick, handler added"] = _wakeup_fd()
-        guest = asyncio_guest.current_run()._runner._guest
+        guest = asyncio_guest.current_run()._runner.core
         parked = "armed" if guest.threadless else "polling"
 
         def send() -> None:  # once the guest waits (between ticks)

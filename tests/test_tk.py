@@ -85,7 +85,7 @@ def close_window(root: tkinter.Tk) -> None:
 
 
 def backend_state(run: Any) -> str:
-    return run._runner._guest.state
+    return run._runner.core.state
 
 
 def waiting_state(guest: Any) -> str:
@@ -95,18 +95,18 @@ def waiting_state(guest: Any) -> str:
 
 
 def is_waiting(run: Any) -> bool:
-    guest = run._runner._guest
+    guest = run._runner.core
     return bool(guest.state == waiting_state(guest))
 
 
 def posts(run: Any) -> int:
-    return run._runner._guest.posts
+    return run._runner.core.posts
 
 
 def next_timer_in(run: Any) -> Optional[float]:
     """Seconds until the guest loop has work (its driver's view: the next
     live timer when nothing is ready), read-only."""
-    timeout: Optional[float] = run._runner._driver.timeout()
+    timeout: Optional[float] = run._runner.driver.timeout()
     return timeout
 
 
@@ -1120,7 +1120,7 @@ def test_signal_while_tk_is_idle_reaches_the_guest(tk_root, loop_factory):
         loop = asyncio.get_running_loop()
         got = loop.create_future()
         loop.add_signal_handler(signal.SIGUSR1, got.set_result, "usr1")
-        guest = asyncio_guest.current_run()._runner._guest
+        guest = asyncio_guest.current_run()._runner.core
 
         def kill_when_idle() -> None:
             deadline = time.monotonic() + 5

@@ -54,7 +54,7 @@ def run_threadless(root: tkinter.Tk, main: Any, loop_factory: Any) -> Any:
 
     run = guest_tk.start(root, main, done_callback=done,
                          loop_factory=loop_factory, mode="threadless")
-    assert run._runner.threadless and run._runner._guest.threadless
+    assert run._runner.threadless and run._runner.core.threadless
     guard = root.after(20000, lambda: (out.setdefault("hung", True),
                                        run.cancel()))
     root.mainloop()

@@ -1,21 +1,11 @@
 """Loop drivers: how to run a given kind of asyncio loop without blocking.
 
-A driver knows one kind of loop and answers four questions for the state
-machine in ``_run.py``:
-
-* ``fd``: which file descriptor to peek for I/O readiness (the loop's own
-  epoll fd);
-* ``run(end)``: run the loop without blocking: at least one iteration, more
-  while work is ready and ``time.perf_counter() < end``;
-* ``timeout()``: seconds until the loop has work again (0.0: now; None:
-  nothing scheduled, I/O aside);
-* ``hooks``: which loop methods, called by host code between ticks, may
-  schedule work the backend thread cannot see (the state machine wraps them
-  with a wake-up).
-
-Drivers: :class:`SelectorDriver` (asyncio's selector loops),
+A driver knows one kind of loop; the state machine in ``_run.py`` talks to
+every driver through the :class:`Driver` protocol only (it never asks which
+kind it has).  Drivers: :class:`SelectorDriver` (asyncio's selector loops),
 :class:`ProactorDriver` (asyncio's proactor loop, Windows; untested) and
-:class:`UVLoopDriver` (uvloop).
+:class:`UVLoopDriver` (uvloop).  :func:`new_loop` makes a loop with a
+factory and picks its driver.
 """
 
 from __future__ import annotations
@@ -27,9 +17,52 @@ import signal
 import sys
 import threading
 import time
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional, Protocol, Union
 
 from . import _core
+
+
+class Driver(Protocol):
+    """What the state machine needs from a driver.  All on the host thread.
+
+    * ``fd``: what the backend thread (or the host's watcher) waits on: the
+      loop's own epoll/kqueue fd (Windows: its completion port).
+    * ``hooks``: the loop methods that host code may call between ticks to
+      schedule work the backend cannot see; the state machine wraps them
+      with a wake-up.
+    """
+
+    fd: int
+    hooks: tuple[str, ...]
+
+    def bind(self, readable: Callable[[], bool]) -> None:
+        """Gives the driver the state machine's zero-timeout peek at
+        ``fd`` (a driver that knows better may ignore it)."""
+
+    def run(self, end: float) -> None:
+        """Run the loop without blocking: at least one iteration, more while
+        work is ready and ``time.perf_counter() < end``."""
+
+    def io_ready(self) -> bool:
+        """After :meth:`run`: whether to look for work once more rather than
+        go idle (I/O may be ready)."""
+
+    def timeout(self) -> Optional[float]:
+        """Seconds until the loop has work again: 0.0 now, None when nothing
+        is scheduled (I/O aside)."""
+
+    def end_slice(self) -> None:
+        """The run's teardown is done: the slice in progress ends now."""
+
+    def signals_arrived(self) -> None:
+        """Signals arrived between slices (on the guest's signal socket):
+        the next slice lets the loop handle what Python recorded."""
+
+    def enter(self) -> None:
+        """The run starts: make the loop 'running' on this thread."""
+
+    def leave(self) -> None:
+        """The run is over: undo :meth:`enter` and drop references to it."""
 
 
 def name_of(obj: Any) -> str:
@@ -50,7 +83,7 @@ class SelectorDriver:
     #: call_later goes through call_at; Task, Future and friends through
     #: call_soon.  add_reader and friends change the epoll set at once,
     #: which the backend's poll sees by itself.
-    hooks = ("call_soon", "call_at")
+    hooks: tuple[str, ...] = ("call_soon", "call_at")
 
     @staticmethod
     def accepts(loop: asyncio.AbstractEventLoop) -> bool:
@@ -69,8 +102,7 @@ class SelectorDriver:
         self._selector = selector
         select = selector.select
         ready_queue = self._ready_queue = loop._ready  # type: ignore
-        #: Set by the state machine when the run's teardown is done.
-        self.halt = False
+        self._halt = False  # end_slice()
 
         def counting_select(timeout: Optional[float] = None) -> Any:
             ready = select(timeout)
@@ -103,7 +135,7 @@ class SelectorDriver:
         ready = self._ready_queue
         now = time.perf_counter
         run_once()
-        while (ready or self._events) and not self.halt and now() < end:
+        while (ready or self._events) and not self._halt and now() < end:
             run_once()
 
     def io_ready(self) -> bool:
@@ -116,6 +148,15 @@ class SelectorDriver:
         that arrives after the empty select is seen by whoever waits next:
         the backend thread or the host's watcher.)"""
         return self._events > 0
+
+    def bind(self, readable: Callable[[], bool]) -> None:
+        pass  # io_ready() knows from the iteration itself
+
+    def end_slice(self) -> None:
+        self._halt = True
+
+    def signals_arrived(self) -> None:
+        pass  # the stdlib loop's own handlers ran when Python ran them
 
     def timeout(self) -> Optional[float]:
         loop: Any = self.loop
@@ -193,7 +234,7 @@ class UVLoopDriver:
 
     #: call_at goes through call_later; add_reader/add_writer register
     #: with epoll only during the next uv_run pass.
-    hooks = ("call_soon", "call_later", "call_at", "add_reader", "add_writer")
+    hooks: tuple[str, ...] = ("call_soon", "call_later", "call_at", "add_reader", "add_writer")
 
     @staticmethod
     def accepts(loop: asyncio.AbstractEventLoop) -> bool:
@@ -223,9 +264,9 @@ class UVLoopDriver:
         self._run_forever = cls.run_forever
         self._generation = 0
         self._end = 0.0
+        self._halt = False  # end_slice()
         self._signals_arrived = False
         self.readable: Callable[[], bool] = _never
-        self.closing: Callable[[], bool] = _never
 
     def _check_timer_heap(self) -> None:
         """Verify, on the live loop, that we read libuv's timer heap right:
@@ -245,12 +286,16 @@ class UVLoopDriver:
                 f"(read {seen}, expected about {expected})"
             )
 
-    def bind(self, readable: Callable[[], bool],
-             closing: Callable[[], bool]) -> None:
-        """The state machine's peek at the backend fd, and its closing flag
-        (a slice ends as soon as the run's teardown is done)."""
+    def bind(self, readable: Callable[[], bool]) -> None:
+        """libuv's epoll fd is peeked from C: uvloop's iterations tell
+        nothing about I/O that is ready."""
         self.readable = readable
-        self.closing = closing
+
+    def io_ready(self) -> bool:
+        return self.readable()
+
+    def end_slice(self) -> None:
+        self._halt = True
 
     def signals_arrived(self) -> None:
         """Signals came in between slices: the next slice has uvloop handle
@@ -279,7 +324,7 @@ class UVLoopDriver:
     def _step(self, generation: int) -> None:
         if generation != self._generation:
             return  # left over from a slice an exception cut short
-        if (time.perf_counter() < self._end and not self.closing()
+        if (time.perf_counter() < self._end and not self._halt
                 and (self.view.timeout() == 0.0 or self.readable())):
             self._call_soon(self.loop, self._step, generation)
         else:
@@ -291,13 +336,9 @@ class UVLoopDriver:
     def enter(self) -> None:
         pass  # is_running() is hooked by the state machine
 
-    #: Unused: a slice ends by itself (the _step callback checks closing).
-    halt = False
-
     def leave(self) -> None:
         # bind() made a cycle through the state machine: break it.
         self.readable = _never
-        self.closing = _never
 
 
 def _never() -> bool:
@@ -320,10 +361,8 @@ def _poke_signal_pipe() -> None:
             pass  # full: uvloop has data to read anyway
 
 
-Driver = Union[SelectorDriver, ProactorDriver, UVLoopDriver]
-
-
-def driver_class(loop: asyncio.AbstractEventLoop) -> type[Driver]:
+def driver_class(loop: asyncio.AbstractEventLoop) -> type[
+        Union[SelectorDriver, UVLoopDriver]]:
     """The driver for this kind of loop; NotImplementedError, naming the
     loop, if there is none."""
     for cls in (SelectorDriver, ProactorDriver, UVLoopDriver):
@@ -334,3 +373,36 @@ def driver_class(loop: asyncio.AbstractEventLoop) -> type[Driver]:
         "asyncio's selector event loops (asyncio.SelectorEventLoop and "
         "subclasses), its proactor loop on Windows (untested), and uvloop"
     )
+
+
+def new_loop(factory: Optional[Callable[[], asyncio.AbstractEventLoop]]
+             ) -> tuple[Any, Driver]:
+    """Calls the factory (default ``asyncio.new_event_loop``), checks the
+    loop, makes its driver.  A loop refused here is closed: the run owns
+    what its factory made."""
+    loop = (factory or asyncio.new_event_loop)()
+    if not isinstance(loop, asyncio.AbstractEventLoop):
+        raise TypeError(
+            "start_guest_run: loop_factory must return an event loop, "
+            f"got {type(loop).__name__}"
+        )
+    try:
+        # The kind first: is_closed() of a loop we cannot drive may not
+        # even be implemented.
+        cls = driver_class(loop)
+        if loop.is_closed():
+            raise RuntimeError(
+                f"start_guest_run: the loop is closed ({name_of(loop)})")
+        if loop.is_running():
+            raise RuntimeError(
+                "start_guest_run: the loop is already running "
+                f"({name_of(loop)})")
+        driver: Driver = cls(loop)
+    except BaseException:
+        try:
+            if not loop.is_running():
+                loop.close()
+        except Exception:
+            pass  # a loop we cannot drive may not implement close()
+        raise
+    return loop, driver

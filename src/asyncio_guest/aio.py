@@ -23,10 +23,10 @@ import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Optional, TypeVar
 
-from . import _async_host
-from ._run import GuestRun
+from . import host
+from .host import GuestRun
 
-__all__ = ["start", "run", "run_in_guest"]
+__all__ = ["start", "run", "run_in_guest", "AsyncHost", "await_outcome"]
 
 T = TypeVar("T")
 
@@ -39,6 +39,61 @@ def _host_loop(what: str) -> asyncio.AbstractEventLoop:
             f"asyncio_guest.aio.{what}() must be called from a coroutine or "
             "callback running on the host asyncio loop"
         ) from None
+
+
+class AsyncHost(host.Host):
+    """An event-loop framework on this thread (asyncio, Tornado, Trio) as
+    the host: ``post`` is its thread-safe "call soon" (asyncio's
+    ``call_soon_threadsafe``, Trio's ``TrioToken.run_sync_soon``),
+    ``post_soon`` its same-thread one.  The guest is started from one of
+    its tasks; the task awaits the outcome (:func:`await_outcome`) instead
+    of :func:`asyncio_guest.host.run`."""
+
+    name = "asyncio_guest.aio"
+
+    def __init__(self, post: Callable[[Callable[[], object]], object],
+                 post_soon: Optional[Callable[[Callable[[], object]],
+                                              object]] = None,
+                 name: Optional[str] = None) -> None:
+        super().__init__()
+        self._post = post
+        self._post_soon = post_soon or post
+        if name is not None:
+            self.name = name
+        # The host framework may own the wake-up fd (asyncio's
+        # add_signal_handler, Trio's run): then the guest leaves it.
+        self.uses_wakeup_fd = host.wakeup_fd_in_use()
+
+    def threadless_unavailable(self) -> Optional[str]:
+        return "a host that watches fds; an async-framework host posts"
+
+    def post(self, fn: Callable[[], object]) -> None:
+        self._post(fn)
+
+    def post_soon(self, fn: Callable[[], object]) -> None:
+        self._post_soon(fn)
+
+
+async def await_outcome(guest: GuestRun,
+                        done: "asyncio.Future[asyncio.Task[Any]]") -> Any:
+    """Wait in a host task for ``done`` (set by the guest's done_callback)
+    and return the main task's result.  If the host task is cancelled, the
+    guest's main task is cancelled too, and the teardown completes before
+    the cancellation goes on."""
+    try:
+        task = await asyncio.shield(done)
+    except asyncio.CancelledError:
+        guest.cancel()
+        # The teardown, whatever happens: a second cancellation of the host
+        # task must not cut it short (the guest would be left running on a
+        # host loop about to close).
+        while not done.done():
+            try:
+                await asyncio.shield(done)
+            except asyncio.CancelledError:
+                continue
+        raise
+    return task.result()
 
 
 def start(
@@ -54,11 +109,15 @@ def start(
     ``done_callback(task)`` runs on the host loop's thread after the
     teardown (default: log a failed main task).
     """
-    host = _host_loop("start")
-    return _async_host.start(
-        async_fn, args, post=host.call_soon_threadsafe,
-        post_soon=host.call_soon, done_callback=done_callback,
-        loop_factory=loop_factory, debug=debug)
+    try:
+        loop = _host_loop("start")
+    except BaseException:
+        host.close_if_coroutine(async_fn)
+        raise
+    return host.start(
+        AsyncHost(loop.call_soon_threadsafe, loop.call_soon),
+        async_fn, *args, done_callback=done_callback,
+        loop_factory=loop_factory, debug=debug, mode="thread")
 
 
 async def run(
@@ -74,25 +133,25 @@ async def run(
     cancelled too, and the teardown completes before the cancellation goes
     on.
     """
-    host = _host_loop("run")
-    done: asyncio.Future[asyncio.Task[Any]] = host.create_future()
+    done: asyncio.Future[asyncio.Task[Any]] = (
+        _host_loop("run").create_future())
     guest = start(async_fn, *args, done_callback=done.set_result,
                   loop_factory=loop_factory, debug=debug)
-    result: T = await _async_host.await_outcome(guest, done)
+    result: T = await await_outcome(guest, done)
     return result
 
 
 async def run_in_guest(guest: GuestRun, coro: Coroutine[Any, Any, T]) -> T:
     """Await, from the host loop, a coroutine run as a task of the guest
     loop (both loops live on this thread)."""
-    host = _host_loop("run_in_guest")
+    loop = _host_loop("run_in_guest")
     if not asyncio.iscoroutine(coro):
         raise TypeError(f"run_in_guest: expected a coroutine, got "
                         f"{type(coro).__name__}")
     if guest.done:
         coro.close()
         raise RuntimeError("run_in_guest: the guest run is over")
-    result: asyncio.Future[T] = host.create_future()
+    result: asyncio.Future[T] = loop.create_future()
     task = guest.loop.create_task(coro)
 
     def relay(t: "asyncio.Task[T]") -> None:

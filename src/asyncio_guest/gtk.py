@@ -43,8 +43,8 @@ duration (``gi._ossighelper.wakeup_on_signal``).  So by default the guest
 never takes the wake-up fd (``host_uses_signal_set_wakeup_fd`` is True):
 ``loop.add_signal_handler`` still works, with Python-level handlers, which
 PyGObject's wake-up fd lets run promptly.  During a guest run on the main
-thread, SIGINT is the run's (``_run._sigint``; PyGObject then leaves it
-alone): Ctrl-C -- the loop idle, a coroutine or a GLib callback busy --
+thread, SIGINT is the run's (``asyncio_guest._signals``; PyGObject then
+leaves it alone): Ctrl-C -- the loop idle, a coroutine or a GLib callback busy --
 cancels the main task, completes the teardown, then :func:`run` raises
 ``KeyboardInterrupt``.
 
@@ -74,26 +74,24 @@ Typical use (GTK 4; GTK 3 alike)::
 from __future__ import annotations
 
 import asyncio
-import functools
-import inspect
 import os
-import sys
-from collections.abc import Awaitable, Callable
-from typing import Any, Optional, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, ContextManager, Optional, TypeVar
 
 from gi.repository import (  # type: ignore[import-untyped, unused-ignore]
     GLib, GObject)
 
-from . import _run
-from ._run import GuestRun
+from . import _callbacks, host
+from .host import GuestRun
 
 try:
     from . import _glib
 except ImportError:  # built without GLib's headers
     _glib = None  # type: ignore[assignment, unused-ignore]
 
+
 __all__ = ["start", "run", "signal_handler", "native_waker_available",
-           "PRIORITY", "BUSY_PRIORITY"]
+           "PRIORITY", "BUSY_PRIORITY", "DEFAULT_MODE", "GtkHost"]
 
 T = TypeVar("T")
 
@@ -103,62 +101,13 @@ PRIORITY = GLib.PRIORITY_DEFAULT
 BUSY_PRIORITY = GLib.PRIORITY_DEFAULT_IDLE
 
 
-class _Poster:
-    """Runs callables on the thread iterating ``context``, one idle source
-    per call."""
-
-    def __init__(self, context: Any, priority: int, busy_priority: int) -> None:
-        self.context = context
-        self.priority = priority
-        self.busy_priority = busy_priority
-        self.closed = False
-        self.on_interrupt: Optional[Callable[[BaseException], None]] = None
-
-    def _attach(self, fn: Callable[[], object], priority: int) -> None:
-        source = GLib.Idle(priority)
-        source.set_callback(self._call, fn)
-        source.attach(self.context)
-
-    def post(self, fn: Callable[[], object]) -> None:
-        """Thread-safe (the backend thread calls it, holding the GIL)."""
-        self._attach(fn, self.priority)
-
-    def post_busy(self, fn: Callable[[], object]) -> None:
-        """Host thread: the guest used up its slice and has more to do."""
-        self._attach(fn, self.busy_priority)
-
-    def _call(self, fn: Callable[[], object]) -> bool:
-        # Returns False (GLib.SOURCE_REMOVE): one call per source.
-        if self.closed:
-            return False
-        try:
-            fn()
-        except BaseException as exc:  # never into GLib
-            self._report(exc)
-        return False
-
-    def _report(self, exc: BaseException) -> None:
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-            # The guest has cancelled its main task already.
-            if self.on_interrupt is not None:
-                self.on_interrupt(exc)
-                return
-        try:
-            sys.excepthook(type(exc), exc, exc.__traceback__)
-        except BaseException:
-            pass
-
-    def close(self) -> None:
-        self.closed = True
-
-
 def native_waker_available() -> bool:
     """Whether the C GLib waker (``asyncio_guest._glib``) was built."""
     return _glib is not None
 
 
 ENV_VAR = "ASYNCIO_GUEST_GLIB_WAKER"
-MODE_ENV_VAR = _run.MODE_ENV_VAR
+MODE_ENV_VAR = host.MODE_ENV_VAR
 #: The default mode of this host (see :func:`start`).
 DEFAULT_MODE = "threadless"
 
@@ -195,6 +144,136 @@ def _context_of(context: Any) -> Any:
             "asyncio_guest.gtk: context must be a GLib.MainContext, got "
             f"{type(context).__name__}")
     return context
+
+
+class GtkHost(host.Host):
+    """A GLib main context: woken by the C GLib waker (two ``GSource`` s;
+    threadless: the same waker watching the fds with
+    ``g_source_add_unix_fd``), or by ``GLib.Idle`` sources attached from
+    the backend thread (the Python waker).  No exception escapes into
+    GLib."""
+
+    name = "asyncio_guest.gtk"
+    default_mode = DEFAULT_MODE
+    uses_wakeup_fd = True
+
+    def __init__(self, context: Any = None, priority: int = PRIORITY,
+                 busy_priority: int = BUSY_PRIORITY,
+                 uses_wakeup_fd: Optional[bool] = None,
+                 waker: Optional[str] = None, window: Any = None) -> None:
+        super().__init__()
+        self.context = _context_of(context)
+        self.native = _pick_waker(waker, self.context, context is not None)
+        self.priority = priority
+        self.busy_priority = busy_priority
+        if uses_wakeup_fd is not None:
+            self.uses_wakeup_fd = bool(uses_wakeup_fd)
+        self.window = window
+        self.is_closed = False
+        self.wakers: list[Any] = []
+        self.mainloop: Any = None
+        self._close_window = False
+        self._destroyed = False
+
+    def threadless_unavailable(self) -> Optional[str]:
+        return None if self.native else (
+            "the native GLib waker (waker='native')")
+
+    def has_waker(self) -> bool:
+        return self.native
+
+    def _call(self, fn: Callable[[], object]) -> bool:
+        # Returns False (GLib.SOURCE_REMOVE): one call per source.
+        if not self.is_closed:
+            try:
+                fn()
+            except BaseException as exc:  # never into GLib
+                self.tick_raised(exc)
+        return False
+
+    def _attach(self, fn: Callable[[], object], priority: int) -> None:
+        source = GLib.Idle(priority)
+        source.set_callback(self._call, fn)
+        source.attach(self.context)
+
+    def post(self, fn: Callable[[], object]) -> None:
+        """Thread-safe (the backend thread calls it, holding the GIL)."""
+        self._attach(fn, self.priority)
+
+    def post_soon(self, fn: Callable[[], object]) -> None:
+        self._attach(fn, self.busy_priority)
+
+    def _waker(self, tick: host.Tick, fds: Optional[Sequence[int]]) -> Any:
+        assert _glib is not None
+        w = _glib.GLibWaker(lambda: self._call(tick), self.priority,
+                            self.busy_priority,
+                            fds=None if fds is None else list(fds))
+        self.wakers.append(w)
+        return w
+
+    def waker(self, tick: host.Tick) -> Any:
+        return self._waker(tick, None)
+
+    def watcher(self, tick: host.Tick, fds: Sequence[int]) -> Any:
+        return self._waker(tick, fds)
+
+    def closed(self) -> None:
+        self.is_closed = True
+        for w in self.wakers:
+            w.close()
+
+    # -- run() --
+
+    def connect_close(self, close: Callable[[], None]) -> Callable[[], None]:
+        window = self.window
+        if window is None:
+            return host._nothing
+
+        def on_close_request(*_: Any) -> bool:
+            outcome = self._outcome
+            if outcome is None or outcome.guest is None or outcome.guest.done:
+                return False  # the run is over: let the window close
+            self._close_window = True
+            close()
+            return True  # held back until the teardown completed
+
+        def on_destroy(*_: Any) -> None:
+            self._destroyed = True
+            close()
+
+        close_signal = ("close-request" if _has_signal(window, "close-request")
+                        else "delete-event")
+        ids = [window.connect(close_signal, on_close_request),
+               window.connect("destroy", on_destroy)]
+
+        def undo() -> None:
+            for hid in ids:
+                # A destroyed window has dropped its handlers already
+                # (disconnecting again would make GLib warn).
+                try:
+                    if window.handler_is_connected(hid):
+                        window.disconnect(hid)
+                except Exception:
+                    pass
+        return undo
+
+    def run_loop(self, until: Callable[[], bool]) -> None:
+        self.mainloop = GLib.MainLoop(self.context)
+        self.mainloop.run()
+
+    def quit(self) -> None:
+        if self.mainloop is not None:
+            self.mainloop.quit()
+
+    def pump(self) -> None:
+        self.context.iteration(True)
+
+    def catch_interrupts(self) -> ContextManager[object]:
+        return host.interrupts_to_run()
+
+    def after_run(self, closed: bool) -> None:
+        if self._close_window and not self._destroyed:
+            self.window.destroy()
 
 
 def start(
@@ -246,50 +325,20 @@ def start(
             (default, or ``$ASYNCIO_GUEST_MODE``): :data:`DEFAULT_MODE`
             with the native waker, else ``"thread"``.
     """
+    gtk_host = _host(async_fn, context=context, priority=priority,
+                     busy_priority=busy_priority,
+                     uses_wakeup_fd=host_uses_signal_set_wakeup_fd,
+                     waker=waker)
+    return host.start(gtk_host, async_fn, *args, done_callback=done_callback,
+                      loop_factory=loop_factory, debug=debug, mode=mode)
+
+
+def _host(async_fn: Any, **kwargs: Any) -> GtkHost:
     try:
-        ctx = _context_of(context)
-        native = _pick_waker(waker, ctx, context is not None)
-        threadless = _run.pick_mode(
-            "asyncio_guest.gtk", mode, DEFAULT_MODE,
-            None if native else "the native GLib waker (waker='native')")
-        poster = _Poster(ctx, priority, busy_priority)
-        if host_uses_signal_set_wakeup_fd is None:
-            host_uses_signal_set_wakeup_fd = True
+        return GtkHost(**kwargs)
     except BaseException:
-        _run.close_if_coroutine(async_fn)
+        host.close_if_coroutine(async_fn)
         raise
-    wakers: list[Any] = []
-
-    def native_waker(runner: Any) -> Any:
-        assert _glib is not None
-        w = _glib.GLibWaker(functools.partial(poster._call, runner._tick),
-                            priority, busy_priority,
-                            fds=runner.watch_fds() if threadless else None)
-        wakers.append(w)
-        return w
-
-    def post_busy(fn: Callable[[], object]) -> None:
-        wakers[0].post_soon()
-
-    def on_closed() -> None:
-        poster.close()
-        for w in wakers:
-            w.close()
-
-    runner = _run._Runner(
-        async_fn,
-        args,
-        post=None if native else poster.post,
-        post_soon=post_busy if native else poster.post_busy,
-        done_callback=done_callback or _run.report_main_task,
-        loop_factory=loop_factory,
-        host_uses_wakeup_fd=bool(host_uses_signal_set_wakeup_fd),
-        debug=debug,
-        native_waker=native_waker if native else None,
-        on_closed=on_closed,
-    )
-    runner.gtk_poster = poster  # type: ignore[attr-defined]
-    return GuestRun(runner)
 
 
 def _has_signal(obj: Any, name: str) -> bool:
@@ -324,100 +373,13 @@ def run(
 
     Other arguments as for :func:`start`.
     """
-    ctx = _context_of(context)
-    mainloop = GLib.MainLoop(ctx)
-    outcome: dict[str, Any] = {}
-
-    def done(task: "asyncio.Task[Any]") -> None:
-        outcome["task"] = task
-        mainloop.quit()
-
-    def cancel() -> None:
-        # Only the first close cancels: the clean-up it starts must not be
-        # interrupted by a second one (asyncio.run treats Ctrl-C so).
-        if not outcome.get("closed") and not guest.done:
-            outcome["closed"] = True
-            if not guest.task.done() and not guest.task.cancelling():
-                guest.cancel()
-
-    def on_close_request(*_: Any) -> bool:
-        if guest.done:
-            return False  # the run is over: let the window close
-        outcome["close_window"] = True
-        cancel()
-        return True  # held back until the teardown completed
-
-    def on_destroy(*_: Any) -> None:
-        outcome["destroyed"] = True
-        cancel()
-
-    def on_interrupt(exc: BaseException) -> None:
-        outcome.setdefault("interrupt", exc)
-        outcome["closed"] = True
-        mainloop.quit()
-
-    guest = start(async_fn, *args, done_callback=done,
-                  loop_factory=loop_factory, debug=debug, context=ctx,
-                  host_uses_signal_set_wakeup_fd=host_uses_signal_set_wakeup_fd,
-                  waker=waker, mode=mode)
-    guest._runner.gtk_poster.on_interrupt = on_interrupt  # type: ignore
-    handler_ids: list[int] = []
-    if window is not None:
-        close_signal = ("close-request" if _has_signal(window, "close-request")
-                        else "delete-event")
-        handler_ids.append(window.connect(close_signal, on_close_request))
-        handler_ids.append(window.connect("destroy", on_destroy))
-    try:
-        if not guest.done:
-            with _run.interrupts_to_run():
-                mainloop.run()
-    finally:
-        try:
-            if not guest.done:
-                # The GLib loop ended first (quit by other code, Ctrl-C):
-                # finish the teardown by iterating the context, where our
-                # ticks arrive.
-                cancel()
-                while not guest.done:
-                    ctx.iteration(True)
-        finally:
-            if window is not None:
-                for hid in handler_ids:
-                    # A destroyed window has dropped its handlers already
-                    # (disconnecting again would make GLib warn).
-                    try:
-                        if window.handler_is_connected(hid):
-                            window.disconnect(hid)
-                    except Exception:
-                        pass
-                if outcome.get("close_window") and not outcome.get("destroyed"):
-                    window.destroy()
-    interrupt = outcome.get("interrupt")
-    if interrupt is not None:
-        raise interrupt
-    task = outcome["task"]
-    if task.cancelled() and outcome.get("closed"):
-        return None
-    result: Optional[T] = task.result()
+    gtk_host = _host(async_fn, context=context,
+                     uses_wakeup_fd=host_uses_signal_set_wakeup_fd,
+                     waker=waker, window=window)
+    result: Optional[T] = host.run(gtk_host, async_fn, *args,
+                                   loop_factory=loop_factory, debug=debug,
+                                   mode=mode)
     return result
-
-
-# -- signal handlers ----------------------------------------------------------
-
-def _positional_total(fn: Any) -> Optional[int]:
-    """How many positional arguments ``fn`` takes; None for ``*args`` or no
-    signature."""
-    try:
-        sig = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return None
-    total = 0
-    for p in sig.parameters.values():
-        if p.kind is p.VAR_POSITIONAL:
-            return None
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
-            total += 1
-    return total
 
 
 def signal_handler(fn: Callable[..., Awaitable[Any]]) -> Callable[..., None]:
@@ -438,27 +400,13 @@ def signal_handler(fn: Callable[..., Awaitable[Any]]) -> Callable[..., None]:
         TypeError: ``fn`` is not an async function (at decoration).
         RuntimeError: (when the signal fires) no guest run on this thread.
     """
-    target = fn
-    while hasattr(target, "func"):  # functools.partial
-        target = target.func
-    if not (inspect.iscoroutinefunction(target)
-            or inspect.iscoroutinefunction(getattr(target, "__call__", None))):
-        raise TypeError(
-            f"signal_handler: {getattr(fn, '__qualname__', repr(fn))} is not "
-            "an async function; decorate an 'async def'")
-    handler = _run.async_handler(fn, "asyncio_guest.gtk.start() or .run()")
-    total = _positional_total(fn)
+    _callbacks.require_async(fn, "signal_handler")
+    handler = host.async_handler(fn, "asyncio_guest.gtk.start() or .run()")
+    drop = _callbacks.dropping_extra(handler, _callbacks.positional(fn))
 
     def call(*args: Any) -> None:
-        if total is not None and len(args) > total:
-            args = args[:total]
-        handler(*args)
+        drop(*args)
 
-    for attr in ("__name__", "__qualname__", "__doc__", "__module__"):
-        try:
-            setattr(call, attr, getattr(fn, attr))
-        except AttributeError:
-            pass
+    _callbacks.copy_names(call, fn)
     call.__wrapped__ = fn  # type: ignore[attr-defined]
     return call
-

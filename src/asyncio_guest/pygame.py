@@ -64,10 +64,11 @@ from typing import Any, Optional, TypeVar
 
 import pygame
 
-from . import _run
-from ._run import GuestRun
+from . import host
+from .host import GuestRun
 
-__all__ = ["TICK_EVENT", "start", "run", "process", "async_handler"]
+__all__ = ["TICK_EVENT", "start", "run", "process", "async_handler",
+           "PygameHost"]
 
 T = TypeVar("T")
 
@@ -174,6 +175,91 @@ def _run_pending() -> None:
                 pass
 
 
+class PygameHost(host.Host):
+    """pygame's event queue: the guest's wake-ups are :data:`TICK_EVENT`
+    events that :func:`process` turns into ticks.  Thread mode only (SDL
+    has no fd watching).  For :func:`run`, the loop of that function."""
+
+    name = "asyncio_guest.pygame"
+
+    def __init__(self, on_event: Optional[Callable[[Any], object]] = None,
+                 fps: Optional[float] = None,
+                 on_frame: Optional[Callable[[], object]] = None) -> None:
+        super().__init__()
+        self.on_event = on_event
+        self.fps = fps
+        self.on_frame = on_frame
+        self._close: Callable[[], None] = host._nothing
+        self._quit_seen = False
+
+    def threadless_unavailable(self) -> Optional[str]:
+        return "a host that can watch fds, which SDL's event queue cannot"
+
+    def post(self, fn: Callable[[], object]) -> None:
+        _post(fn)
+
+    # -- run() --
+
+    def connect_close(self, close: Callable[[], None]) -> Callable[[], None]:
+        self._close = close
+        return host._nothing
+
+    def _handle(self, event: Any) -> None:
+        if process(event):
+            return
+        if event.type == pygame.QUIT and not self._quit_seen:
+            self._quit_seen = True
+            self._close()
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def run_loop(self, until: Callable[[], bool]) -> None:
+        if self.fps is None:
+            while not until():
+                self._handle(pygame.event.wait())
+            return
+        period = 1.0 / self.fps
+        next_frame = time.monotonic()
+        while not until():
+            now = time.monotonic()
+            if now >= next_frame:
+                if self.on_frame is not None:
+                    self.on_frame()
+                next_frame += period
+                if next_frame < now:  # late: do not try to catch up
+                    next_frame = now + period
+                continue
+            # wait(0) would wait forever: at least 1 ms.
+            ms = max(1, math.ceil((next_frame - now) * 1000))
+            event = pygame.event.wait(ms)
+            if event.type != pygame.NOEVENT:
+                self._handle(event)
+
+    def quit(self) -> None:
+        pass  # run_loop checks until()
+
+    def finish(self, until: Callable[[], bool]) -> None:
+        """Pump our events until the run is done; keep the others for
+        later."""
+        kept: list[Any] = []
+        while not until():
+            if _display_initialized():
+                event = pygame.event.wait(50)
+                if event.type != pygame.NOEVENT and not process(event):
+                    kept.append(event)
+            else:
+                # pygame.quit() was called (the classic "pygame.quit();
+                # sys.exit()" on QUIT): _post only queues, run the queue.
+                _run_pending()
+                time.sleep(0.001)
+        if _display_initialized():
+            for event in kept:
+                try:
+                    pygame.event.post(event)
+                except pygame.error:
+                    break
+
+
 def start(
     async_fn: Any,
     *args: Any,
@@ -206,6 +292,13 @@ def start(
         TypeError: ``async_fn`` is not an async function or coroutine, or a
             callable argument is not callable.
     """
+    return _start(PygameHost(), async_fn, args, done_callback, loop_factory,
+                  debug)
+
+
+def _start(pg_host: PygameHost, async_fn: Any, args: tuple[Any, ...],
+           done_callback: Any, loop_factory: Any,
+           debug: Optional[bool]) -> GuestRun:
     try:
         _require_pygame("asyncio_guest.pygame.start")
         if done_callback is not None and not callable(done_callback):
@@ -215,20 +308,10 @@ def start(
             )
         pygame.event.set_allowed(TICK_EVENT)
     except BaseException:
-        _run.close_if_coroutine(async_fn)
+        host.close_if_coroutine(async_fn)
         raise
-    return GuestRun(
-        _run._Runner(
-            async_fn,
-            args,
-            post=_post,
-            post_soon=_post,
-            done_callback=done_callback or _run.report_main_task,
-            loop_factory=loop_factory,
-            host_uses_wakeup_fd=False,
-            debug=debug,
-        )
-    )
+    return host.start(pg_host, async_fn, *args, done_callback=done_callback,
+                      loop_factory=loop_factory, debug=debug, mode="thread")
 
 
 def run(
@@ -280,93 +363,15 @@ def run(
                 raise ValueError(f"run: fps must be positive, got {fps!r}")
         elif on_frame is not None:
             raise ValueError("run: on_frame needs fps")
+        _require_pygame("asyncio_guest.pygame.start")
+        pygame.event.set_allowed(TICK_EVENT)
     except BaseException:
-        _run.close_if_coroutine(async_fn)
+        host.close_if_coroutine(async_fn)
         raise
-
-    outcome: dict[str, Any] = {}
-
-    def done(task: "asyncio.Task[Any]") -> None:
-        outcome["task"] = task
-
-    guest = start(async_fn, *args, done_callback=done,
-                  loop_factory=loop_factory, debug=debug)
-
-    def cancel_once() -> None:
-        # Only the first cancellation: a second one would cut short a
-        # clean-up (a ``finally`` that awaits) that the first one started,
-        # as asyncio.run treats a second Ctrl-C.
-        if not outcome.get("cancelled"):
-            outcome["cancelled"] = True
-            guest.cancel()
-
-    def handle(event: "pygame.event.Event") -> None:
-        try:
-            if process(event):
-                return
-        except (KeyboardInterrupt, SystemExit):
-            # Raised inside the guest: the core cancelled the main task.
-            outcome["cancelled"] = True
-            raise
-        if event.type == pygame.QUIT and not outcome.get("quit"):
-            outcome["quit"] = True
-            cancel_once()
-        if on_event is not None:
-            on_event(event)
-
-    try:
-        if fps is None:
-            while not guest.done:
-                handle(pygame.event.wait())
-        else:
-            period = 1.0 / fps
-            next_frame = time.monotonic()
-            while not guest.done:
-                now = time.monotonic()
-                if now >= next_frame:
-                    if on_frame is not None:
-                        on_frame()
-                    next_frame += period
-                    if next_frame < now:  # late: do not try to catch up
-                        next_frame = now + period
-                    continue
-                # wait(0) would wait forever: at least 1 ms.
-                ms = max(1, math.ceil((next_frame - now) * 1000))
-                event = pygame.event.wait(ms)
-                if event.type != pygame.NOEVENT:
-                    handle(event)
-    finally:
-        if not guest.done:
-            # on_event/on_frame raised, or Ctrl-C: finish the teardown.
-            outcome["quit"] = True
-            cancel_once()
-            _finish_teardown(guest)
-    task = outcome["task"]
-    if task.cancelled() and outcome.get("quit"):
-        return None
-    result: Optional[T] = task.result()
+    result: Optional[T] = host.run(
+        PygameHost(on_event, fps, on_frame), async_fn, *args,
+        loop_factory=loop_factory, debug=debug, mode="thread")
     return result
-
-
-def _finish_teardown(guest: GuestRun) -> None:
-    """Pump our events until the run is done; keep the others for later."""
-    kept: list[Any] = []
-    while not guest.done:
-        if _display_initialized():
-            event = pygame.event.wait(50)
-            if event.type != pygame.NOEVENT and not process(event):
-                kept.append(event)
-        else:
-            # pygame.quit() was called (the classic "pygame.quit();
-            # sys.exit()" on QUIT): _post only queues, run the queue.
-            _run_pending()
-            time.sleep(0.001)
-    if _display_initialized():
-        for event in kept:
-            try:
-                pygame.event.post(event)
-            except pygame.error:
-                break
 
 
 def async_handler(
@@ -391,5 +396,5 @@ def async_handler(
             return a coroutine (at call time).
         RuntimeError: (at call time) no guest run on this thread.
     """
-    return _run.async_handler(
+    return host.async_handler(
         fn, "asyncio_guest.pygame.start() or .run()")

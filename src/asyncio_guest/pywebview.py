@@ -60,7 +60,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Optional, TypeVar
 
 from . import gtk as _guest_gtk
-from ._run import GuestRun
+from .host import GuestRun
 
 __all__ = ["api", "function", "start", "call", "running_loop"]
 

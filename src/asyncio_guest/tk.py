@@ -30,16 +30,17 @@ Typical use::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import sys
 import tkinter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, Optional, TypeVar
 
-from . import _core, _run
-from ._run import GuestRun
+from . import _core, host
+from .host import GuestRun
 
-__all__ = ["start", "run", "async_handler", "DEFAULT_MODE"]
+__all__ = ["start", "run", "async_handler", "DEFAULT_MODE", "TkHost"]
 
 #: The default mode of this host (see :func:`start`): the faster one in
 #: bench/results/2026-11-28.md (wake 16 vs 19 us on the stdlib loop, 32 vs
@@ -64,6 +65,100 @@ def _tkapp(root: Any) -> Any:
     except tkinter.TclError as exc:  # destroyed interpreter
         raise RuntimeError(f"the Tk interpreter is not usable: {exc}") from exc
     return tkapp
+
+
+class TkHost(host.Host):
+    """Tk's event loop, woken from C (``TclWaker``): a Tcl event queued to
+    the interpreter's thread (thread mode), or Tcl file handlers and a Tcl
+    timer (threadless).  The tick runs as a Tcl command, as any Tk callback
+    runs; what it raises goes where tkinter sends a command's errors."""
+
+    name = "asyncio_guest.tk"
+    default_mode = DEFAULT_MODE
+
+    def __init__(self, root: tkinter.Misc) -> None:
+        super().__init__()
+        self.root: Any = root
+        self.tkapp = _tkapp(root)
+        self.command = f"asyncio_guest_tick_{next(_command_ids)}"
+        self.wakers: list[Any] = []
+        self.loop_ended = False
+
+    def threadless_unavailable(self) -> Optional[str]:
+        if sys.platform == "win32":
+            return "Tcl file handlers, which Windows lacks"
+        return None
+
+    def _waker(self, tick: host.Tick, fds: Optional[Sequence[int]]) -> Any:
+        # createcommand, not root.register(): destroying the root must not
+        # delete the tick, which still has a teardown to run.
+        self.tkapp.createcommand(self.command, tick)
+        try:
+            waker = _core.TclWaker(self.tkapp.interpaddr(), self.command,
+                                   fds=None if fds is None else list(fds))
+        except BaseException:
+            self.tkapp.deletecommand(self.command)
+            raise
+        self.wakers.append(waker)
+        return waker
+
+    def waker(self, tick: host.Tick) -> Any:
+        return self._waker(tick, None)
+
+    def watcher(self, tick: host.Tick, fds: Sequence[int]) -> Any:
+        return self._waker(tick, fds)
+
+    def closed(self) -> None:
+        for waker in self.wakers:
+            waker.close()
+        try:
+            self.tkapp.deletecommand(self.command)
+        except tkinter.TclError:
+            pass  # the interpreter is gone
+
+    # -- run() --
+
+    def connect_close(self, close: Callable[[], None]) -> Callable[[], None]:
+        self.root.protocol("WM_DELETE_WINDOW", close)
+        return host._nothing
+
+    def run_loop(self, until: Callable[[], bool]) -> None:
+        try:
+            self.root.mainloop()
+        finally:
+            # The root went away, or mainloop raised: the root is not ours
+            # to destroy any more.
+            self.loop_ended = True
+
+    def quit(self) -> None:
+        if not self.loop_ended:
+            self.loop_ended = True
+            self.root.destroy()
+
+    def pump(self) -> None:
+        self.tkapp.dooneevent(0)
+
+    @contextlib.contextmanager
+    def catch_interrupts(self) -> Iterator[None]:
+        # A KeyboardInterrupt raised in a Tk callback (Ctrl-C while it was
+        # busy) is caught by tkinter and reported here: hand it to the run,
+        # which ends and re-raises it, instead of printing it and going on.
+        root = self.root
+        report = root.report_callback_exception
+        own_report = "report_callback_exception" in vars(root)
+
+        def report_or_interrupt(exc: Any, value: Any, tb: Any) -> None:
+            if not host.divert_interrupt(value):
+                report(exc, value, tb)
+
+        root.report_callback_exception = report_or_interrupt
+        try:
+            yield
+        finally:
+            if own_report:
+                root.report_callback_exception = report
+            else:
+                vars(root).pop("report_callback_exception", None)
 
 
 def start(
@@ -93,56 +188,12 @@ def start(
             ``"auto"``, i.e. :data:`DEFAULT_MODE`.
     """
     try:
-        tkapp = _tkapp(root)
-        threadless = _run.pick_mode(
-            "asyncio_guest.tk", mode, DEFAULT_MODE,
-            None if sys.platform != "win32" else
-            "Tcl file handlers, which Windows lacks")
+        tk_host = TkHost(root)
     except BaseException:
-        _run.close_if_coroutine(async_fn)
+        host.close_if_coroutine(async_fn)
         raise
-    name = f"asyncio_guest_tick_{next(_command_ids)}"
-    waker_box: list[Any] = []
-
-    def native_waker(runner: Any) -> Any:
-        # createcommand, not root.register(): destroying the root must not
-        # delete the tick, which still has a teardown to run.
-        tkapp.createcommand(name, runner._tick)
-        try:
-            waker = _core.TclWaker(
-                tkapp.interpaddr(), name,
-                fds=runner.watch_fds() if threadless else None)
-        except BaseException:
-            tkapp.deletecommand(name)
-            raise
-        waker_box.append(waker)
-        return waker
-
-    def post_soon(fn: Callable[[], object]) -> None:
-        waker_box[0].post_soon()
-
-    def on_closed() -> None:
-        for waker in waker_box:
-            waker.close()
-        try:
-            tkapp.deletecommand(name)
-        except tkinter.TclError:
-            pass  # the interpreter is gone
-
-    return GuestRun(
-        _run._Runner(
-            async_fn,
-            args,
-            post=None,
-            post_soon=post_soon,
-            done_callback=done_callback or _run.report_main_task,
-            loop_factory=loop_factory,
-            host_uses_wakeup_fd=False,
-            debug=debug,
-            native_waker=native_waker,
-            on_closed=on_closed,
-        )
-    )
+    return host.start(tk_host, async_fn, *args, done_callback=done_callback,
+                      loop_factory=loop_factory, debug=debug, mode=mode)
 
 
 def run(
@@ -164,60 +215,16 @@ def run(
       completed before ``run`` returns or re-raises.
     """
     if not isinstance(root, tkinter.Tk):
+        host.close_if_coroutine(async_fn)
         raise TypeError(f"expected a tkinter.Tk root, got {type(root).__name__}")
-    outcome: dict[str, Any] = {}
-
-    def done(task: "asyncio.Task[Any]") -> None:
-        outcome["task"] = task
-        if not outcome.get("destroyed"):
-            outcome["destroyed"] = True
-            root.destroy()
-
-    def on_close() -> None:
-        # Only the first close cancels: a second click must not interrupt
-        # the clean-up the first one started (as asyncio.run treats Ctrl-C).
-        if not outcome.get("closed"):
-            outcome["closed"] = True
-            guest.cancel()
-
-    guest = start(root, async_fn, *args, done_callback=done,
-                  loop_factory=loop_factory, debug=debug, mode=mode)
-    root.protocol("WM_DELETE_WINDOW", on_close)
-    # A KeyboardInterrupt raised in a Tk callback (Ctrl-C while it was busy)
-    # is caught by tkinter and reported here: hand it to the run, which ends
-    # and re-raises it, instead of printing it and going on.
-    report = root.report_callback_exception
-    own_report = "report_callback_exception" in vars(root)
-
-    def report_or_interrupt(exc: Any, value: Any, tb: Any) -> None:
-        if not _run.divert_interrupt(value):
-            report(exc, value, tb)
-
-    root.report_callback_exception = report_or_interrupt
     try:
-        root.mainloop()
-    finally:
-        if not guest.done:
-            # The window went away first (or mainloop raised): finish the
-            # teardown by pumping Tcl's event queue, where our ticks arrive.
-            outcome.setdefault("destroyed", True)
-            if not outcome.get("closed"):
-                outcome["closed"] = True
-                # Cancel once only: after a KeyboardInterrupt the core has
-                # cancelled the main task already, and a second cancel would
-                # cut its clean-up short (asyncio.run cancels once too).
-                if not guest.task.cancelling():
-                    guest.cancel()
-            while not guest.done:
-                root.tk.dooneevent(0)
-        if own_report:
-            root.report_callback_exception = report
-        else:
-            vars(root).pop("report_callback_exception", None)
-    task = outcome["task"]
-    if task.cancelled() and outcome.get("closed"):
-        return None
-    result: Optional[T] = task.result()
+        tk_host = TkHost(root)
+    except BaseException:
+        host.close_if_coroutine(async_fn)
+        raise
+    result: Optional[T] = host.run(tk_host, async_fn, *args,
+                                   loop_factory=loop_factory, debug=debug,
+                                   mode=mode)
     return result
 
 
@@ -237,4 +244,4 @@ def async_handler(
         button = tk.Button(root, text="Fetch", command=async_handler(fetch))
         root.bind("<Key>", async_handler(on_key))
     """
-    return _run.async_handler(fn, "asyncio_guest.tk.start() or .run()")
+    return host.async_handler(fn, "asyncio_guest.tk.start() or .run()")

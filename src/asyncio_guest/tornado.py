@@ -29,9 +29,9 @@ from typing import Any, Optional, TypeVar
 
 from tornado.ioloop import IOLoop
 
-from . import _async_host
-from .aio import run_in_guest
-from ._run import GuestRun
+from . import host
+from .aio import AsyncHost, await_outcome, run_in_guest
+from .host import GuestRun
 
 __all__ = ["start", "run", "run_in_guest"]
 
@@ -58,10 +58,10 @@ def start(
     if not isinstance(io_loop, IOLoop):
         raise TypeError(f"io_loop must be a tornado IOLoop, got "
                         f"{type(io_loop).__name__}")
-    return _async_host.start(
-        async_fn, args, post=io_loop.add_callback,
-        post_soon=io_loop.add_callback, done_callback=done_callback,
-        loop_factory=loop_factory, debug=debug)
+    return host.start(
+        AsyncHost(io_loop.add_callback, name="asyncio_guest.tornado"),
+        async_fn, *args, done_callback=done_callback,
+        loop_factory=loop_factory, debug=debug, mode="thread")
 
 
 async def run(
@@ -78,5 +78,5 @@ async def run(
         asyncio.get_running_loop().create_future())
     guest = start(async_fn, *args, done_callback=done.set_result,
                   loop_factory=loop_factory, debug=debug, io_loop=io_loop)
-    result: T = await _async_host.await_outcome(guest, done)
+    result: T = await await_outcome(guest, done)
     return result

@@ -28,8 +28,9 @@ from typing import Any, Optional, TypeVar
 
 import trio
 
-from . import _async_host
-from ._run import GuestRun
+from . import host
+from .aio import AsyncHost
+from .host import GuestRun
 
 __all__ = ["start", "run"]
 
@@ -51,9 +52,10 @@ def start(
         raise RuntimeError(
             "asyncio_guest.trio.start() must be called from inside trio.run()"
         ) from None
-    return _async_host.start(
-        async_fn, args, post=token.run_sync_soon, post_soon=None,
-        done_callback=done_callback, loop_factory=loop_factory, debug=debug)
+    return host.start(
+        AsyncHost(token.run_sync_soon, name="asyncio_guest.trio"),
+        async_fn, *args, done_callback=done_callback,
+        loop_factory=loop_factory, debug=debug, mode="thread")
 
 
 async def run(

@@ -465,7 +465,7 @@ def _error_payload(exc: BaseException) -> dict[str, str]:
 def _guest_loop() -> Optional[asyncio.AbstractEventLoop]:
     """The loop to run a page's call on: the guest run of this (the GTK)
     thread, else a loop running here."""
-    from ._run import current_run
+    from .host import current_run
 
     run = current_run()
     if run is not None:

@@ -37,10 +37,10 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, Optional, TypeVar
 
-from . import _run
-from ._run import GuestRun
+from . import host
+from .host import GuestRun
 
-__all__ = ["start", "run", "async_handler", "DEFAULT_MODE"]
+__all__ = ["start", "run", "async_handler", "DEFAULT_MODE", "Win32Host"]
 
 #: The only mode of this host: a backend thread (see the module's notes).
 DEFAULT_MODE = "thread"
@@ -50,9 +50,51 @@ T = TypeVar("T")
 
 def _refuse_elsewhere(async_fn: Any) -> None:
     if sys.platform != "win32":
-        _run.close_if_coroutine(async_fn)
+        host.close_if_coroutine(async_fn)
         raise RuntimeError(
             f"asyncio_guest.win32 needs Windows (this is {sys.platform!r})")
+
+
+class Win32Host(host.Host):
+    """This thread's message loop, woken by a message posted to a hidden
+    window from C (``Win32Waker``).  Thread mode only: a message loop
+    cannot wait on the loop's I/O completion port."""
+
+    name = "asyncio_guest.win32"
+    default_mode = DEFAULT_MODE
+
+    def threadless_unavailable(self) -> Optional[str]:
+        return ("the host to wait on the loop's I/O completion port, "
+                "which a message loop cannot")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.wakers: list[Any] = []
+
+    def waker(self, tick: host.Tick) -> Any:
+        # The window procedure is C: nothing may propagate into it.
+        waker = _new_waker(self.guard(tick))
+        self.wakers.append(waker)
+        return waker
+
+    def closed(self) -> None:
+        for waker in self.wakers:
+            waker.close()
+
+    def interrupted(self, exc: BaseException) -> None:
+        pass  # start() only: reported with sys.excepthook, the loop goes on
+
+    def run_loop(self, until: Callable[[], bool]) -> None:
+        _pump(until)  # a WM_QUIT ends it (consumed): run() then cancels
+
+    def quit(self) -> None:
+        pass  # run_loop checks until()
+
+    def finish(self, until: Callable[[], bool]) -> None:
+        # A further WM_QUIT cannot cut the teardown short (the main task
+        # is cancelled already).
+        while not until():
+            _pump(until)
 
 
 def start(
@@ -84,69 +126,10 @@ def start(
     the window procedure: it is reported with ``sys.excepthook``.
     :func:`run` re-raises it instead.
     """
-    return _start(async_fn, args, done_callback, loop_factory, debug, mode,
-                  None)
-
-
-def _start(
-    async_fn: Any,
-    args: tuple[Any, ...],
-    done_callback: Optional[Callable[["asyncio.Task[Any]"], object]],
-    loop_factory: Optional[Callable[[], asyncio.AbstractEventLoop]],
-    debug: Optional[bool],
-    mode: Optional[str],
-    on_interrupt: Optional[Callable[[BaseException], None]],
-) -> GuestRun:
     _refuse_elsewhere(async_fn)
-    try:
-        _run.pick_mode("asyncio_guest.win32", mode, DEFAULT_MODE,
-                       "the host to wait on the loop's I/O completion port, "
-                       "which a message loop cannot")
-    except BaseException:
-        _run.close_if_coroutine(async_fn)
-        raise
-    wakers: list[Any] = []
-
-    def fire(tick: Callable[[], object]) -> None:
-        # The window procedure is C: nothing may propagate into it.
-        try:
-            tick()
-        except BaseException as exc:
-            if on_interrupt is not None and isinstance(
-                    exc, (KeyboardInterrupt, SystemExit)):
-                on_interrupt(exc)
-                return
-            try:
-                sys.excepthook(type(exc), exc, exc.__traceback__)
-            except BaseException:
-                pass
-
-    def native_waker(runner: Any) -> Any:
-        waker = _new_waker(lambda: fire(runner._tick))
-        wakers.append(waker)
-        return waker
-
-    def post_soon(fn: Callable[[], object]) -> None:
-        wakers[0].post_soon()
-
-    def on_closed() -> None:
-        for waker in wakers:
-            waker.close()
-
-    return GuestRun(
-        _run._Runner(
-            async_fn,
-            args,
-            post=None,
-            post_soon=post_soon,
-            done_callback=done_callback or _run.report_main_task,
-            loop_factory=loop_factory,
-            host_uses_wakeup_fd=False,
-            debug=debug,
-            native_waker=native_waker,
-            on_closed=on_closed,
-        )
-    )
+    return host.start(Win32Host(), async_fn, *args,
+                      done_callback=done_callback, loop_factory=loop_factory,
+                      debug=debug, mode=mode)
 
 
 def run(
@@ -171,33 +154,9 @@ def run(
     ``GetMessageW``).
     """
     _refuse_elsewhere(async_fn)
-    outcome: dict[str, Any] = {}
-    interrupts: list[BaseException] = []
-
-    def done(task: "asyncio.Task[Any]") -> None:
-        outcome["task"] = task
-
-    guest = _start(async_fn, args, done, loop_factory, debug, mode,
-                   interrupts.append)
-    try:
-        quit_seen = _pump(lambda: guest.done or bool(interrupts))
-        if interrupts:
-            raise interrupts.pop()
-        if quit_seen and not guest.done:
-            outcome["quit"] = True
-            guest.cancel()
-    except BaseException:
-        # Finish the teardown (cancel once: the core may have cancelled the
-        # main task already, as after a KeyboardInterrupt in a callback).
-        if not guest.done and not guest.task.cancelling():
-            guest.cancel()
-        _finish(guest)
-        raise
-    _finish(guest)
-    task = outcome["task"]
-    if task.cancelled() and outcome.get("quit"):
-        return None
-    result: Optional[T] = task.result()
+    result: Optional[T] = host.run(Win32Host(), async_fn, *args,
+                                   loop_factory=loop_factory, debug=debug,
+                                   mode=mode)
     return result
 
 
@@ -244,13 +203,6 @@ else:
         raise RuntimeError("asyncio_guest.win32 needs Windows")
 
 
-def _finish(guest: GuestRun) -> None:
-    """Pumps until the teardown is done; a further WM_QUIT cannot cut it
-    short (the main task is cancelled already)."""
-    while not guest.done:
-        _pump(lambda: guest.done)
-
-
 def async_handler(
     fn: Callable[..., Awaitable[Any]],
 ) -> Callable[..., None]:
@@ -258,4 +210,4 @@ def async_handler(
     handler, a toolkit's command): each call schedules ``fn(*args)`` as a
     task on the guest loop hosted by this thread and returns None at once.
     """
-    return _run.async_handler(fn, "asyncio_guest.win32.start() or .run()")
+    return host.async_handler(fn, "asyncio_guest.win32.start() or .run()")
