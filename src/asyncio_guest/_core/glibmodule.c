@@ -30,7 +30,7 @@ typedef struct {
 
 /* The one place where a core error becomes a Python exception. */
 static PyObject *set_core_error(int err, const char *what) {
-  if (err == -EBADF) {
+  if (err == AG_EWAKER_CLOSED) {
     PyErr_Format(PyExc_RuntimeError, "%s: the waker is closed", what);
   } else {
     errno = -err;
@@ -138,7 +138,7 @@ static PyObject *waker_post_soon(PyObject *op, PyObject *Py_UNUSED(a)) {
   int err;
 
   self = (GLibWakerObject *) op;
-  err = self->w == NULL ? -EBADF : ag_glib_waker_post_soon(self->w);
+  err = self->w == NULL ? AG_EWAKER_CLOSED : ag_glib_waker_post_soon(self->w);
   if (err != 0)
     return set_core_error(err, "GLibWaker.post_soon");
   Py_RETURN_NONE;
@@ -159,7 +159,7 @@ static PyObject *waker_get_capsule(PyObject *op, void *Py_UNUSED(c)) {
 
   self = (GLibWakerObject *) op;
   if (self->w == NULL)
-    return set_core_error(-EBADF, "GLibWaker._ag_waker");
+    return set_core_error(AG_EWAKER_CLOSED, "GLibWaker._ag_waker");
   base = ag_glib_waker_base(self->w);
   if (base == NULL) {
     PyErr_SetString(PyExc_AttributeError,
@@ -175,7 +175,7 @@ static PyObject *waker_get_watcher(PyObject *op, void *Py_UNUSED(c)) {
 
   self = (GLibWakerObject *) op;
   if (self->w == NULL)
-    return set_core_error(-EBADF, "GLibWaker._ag_watcher");
+    return set_core_error(AG_EWAKER_CLOSED, "GLibWaker._ag_watcher");
   base = ag_glib_watcher_base(self->w);
   if (base == NULL) {
     PyErr_SetString(PyExc_AttributeError,
@@ -198,7 +198,7 @@ static PyObject *waker_get_context(PyObject *op, void *Py_UNUSED(c)) {
 
   self = (GLibWakerObject *) op;
   if (self->w == NULL)
-    return set_core_error(-EBADF, "GLibWaker.context_address");
+    return set_core_error(AG_EWAKER_CLOSED, "GLibWaker.context_address");
   return PyLong_FromVoidPtr(ag_glib_waker_context(self->w));
 }
 

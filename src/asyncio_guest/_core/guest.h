@@ -16,13 +16,16 @@
  *
  * Naming follows libuv: ag_ is callable from module.c, ag__ is internal to
  * the core, static helpers carry no prefix.  Every function that can fail
- * returns 0 or a negative errno value.
+ * returns 0, a negative errno value (a real OS failure), or one of the
+ * core's own codes (errors.h).
  */
 #ifndef ASYNCIO_GUEST_GUEST_H
 #define ASYNCIO_GUEST_GUEST_H
 
 #include <stdatomic.h>
 #include <stdint.h>
+
+#include "errors.h"
 
 /* ---- backend-<os>.c: the per-platform poller ---------------------------- */
 
@@ -160,8 +163,9 @@ struct ag_watcher_s {
 typedef struct ag_tcl_waker_s ag_tcl_waker_t;
 
 /* Host (interpreter) thread.  interp is a Tcl_Interp* (tkapp.interpaddr()).
- * -EPROTONOSUPPORT: the Tcl stubs table did not accept the interpreter;
- * -ENOTSUP: that Tcl is not built with threads. */
+ * AG_ETCL_STUBS: the Tcl stubs table did not accept the interpreter;
+ * AG_ETCL_NOTHREADS: that Tcl is not built with threads (AG_ETCL_NONE in a
+ * build without Tcl: waker-tcl-none.c). */
 int ag_tcl_waker_new(void *interp, const char *command, ag_tcl_waker_t **out);
 /* Threadless mode: Tcl file handlers on fds (1 or 2) and a Tcl timer. */
 int ag_tcl_watcher_new(void *interp, const char *command, const int *fds,
@@ -254,7 +258,7 @@ typedef struct ag_uv_s {
 } ag_uv_t;
 
 /* Locates the uv_loop_t of a uvloop.Loop and checks it against the backend
- * fd the loop reports.  -EPROTO: the layout is not the one we know. */
+ * fd the loop reports.  AG_EUV_LAYOUT: the layout is not the one we know. */
 int ag_uv_attach(ag_uv_t *u, void *loop_obj, int backend_fd);
 /* The Loop's `_ready` deque (borrowed; the caller checks its type). */
 void *ag_uv_ready_queue(const ag_uv_t *u);
@@ -312,11 +316,13 @@ int ag_guest_init(ag_guest_t *g, intptr_t backend, int extra_fd,
 int ag_guest_init_threadless(ag_guest_t *g, ag_watcher_t *watcher);
 
 /* Host thread, after a tick: wait for backend_fd or the deadline
- * (deadline_ns < 0: none).  Only valid in IDLE. */
+ * (deadline_ns < 0: none).  Only valid in IDLE: AG_ELOCKSTEP otherwise,
+ * AG_ECLOSED once closed. */
 int ag_guest_arm(ag_guest_t *g, int64_t deadline_ns);
 
 /* Host thread, as a tick starts: POSTED -> IDLE (IDLE stays IDLE: a tick the
- * host posted itself).  Reports a poller error seen by the thread. */
+ * host posted itself).  Reports a poller error seen by the thread.
+ * AG_ELOCKSTEP: the backend is polling (not this tick's turn); AG_ECLOSED. */
 int ag_guest_begin_tick(ag_guest_t *g);
 
 /* Any thread: make the current or next poll return now.  This is how a

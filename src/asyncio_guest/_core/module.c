@@ -41,41 +41,43 @@ static module_state *state_of_type(PyTypeObject *tp) {
 
 /* The one place where a core error becomes a Python exception. */
 static PyObject *set_core_error(int err, const char *what) {
-  switch (-err) {
-    case EBADF:
+  switch (err) {
+    case AG_ECLOSED:
       PyErr_Format(PyExc_RuntimeError, "%s: the guest is closed", what);
       break;
-    case EALREADY:
-    case EBUSY:
+    case AG_EWAKER_CLOSED:
+      PyErr_Format(PyExc_RuntimeError, "%s: the waker is closed", what);
+      break;
+    case AG_ELOCKSTEP:
       PyErr_Format(PyExc_RuntimeError,
                    "%s: the backend thread is polling; the host may only "
                    "tick after the backend posted (lockstep violated)",
                    what);
       break;
-    case EPROTONOSUPPORT:
+    case AG_ETCL_STUBS:
       PyErr_Format(PyExc_RuntimeError,
                    "%s: the Tcl stubs table of this interpreter was refused "
                    "(asyncio_guest was built for Tcl %s)",
                    what, ag_tcl_version());
       break;
-    case EPROTO:
+    case AG_EUV_LAYOUT:
       PyErr_Format(PyExc_RuntimeError,
                    "%s: this uvloop's memory layout is not the one "
                    "asyncio_guest knows (uv_loop_t / Loop fields)",
                    what);
       break;
-    case EXDEV:
+    case AG_EWRONG_THREAD:
       PyErr_Format(PyExc_RuntimeError,
                    "%s: call it on the thread that owns the Tcl interpreter",
                    what);
       break;
-    case ENOTSUP:
+    case AG_ETCL_NOTHREADS:
       PyErr_Format(PyExc_RuntimeError,
                    "%s: this Tcl is built without threads; the native Tk "
                    "waker needs a threaded Tcl (tcl_platform(threaded))",
                    what);
       break;
-    case ENOSYS:  /* waker-tcl-none.c */
+    case AG_ETCL_NONE:  /* waker-tcl-none.c */
       PyErr_Format(PyExc_RuntimeError,
                    "%s: asyncio_guest was built without Tcl (no "
                    "tclConfig.sh found; set TCL_CONFIG when building)",
@@ -290,9 +292,9 @@ static PyObject *tcl_waker_post_soon(PyObject *op, PyObject *Py_UNUSED(a)) {
 
   self = (TclWakerObject *) op;
   if (self->w == NULL)
-    return set_core_error(-EBADF, "TclWaker.post_soon");
+    return set_core_error(AG_EWAKER_CLOSED, "TclWaker.post_soon");
   if (!ag_tcl_waker_is_home(self->w))
-    return set_core_error(-EXDEV, "TclWaker.post_soon");
+    return set_core_error(AG_EWRONG_THREAD, "TclWaker.post_soon");
   err = ag_tcl_waker_post_soon(self->w);
   if (err != 0)
     return set_core_error(err, "TclWaker.post_soon");
@@ -304,7 +306,7 @@ static PyObject *tcl_waker_close(PyObject *op, PyObject *Py_UNUSED(a)) {
 
   self = (TclWakerObject *) op;
   if (self->w != NULL && !ag_tcl_waker_is_home(self->w))
-    return set_core_error(-EXDEV, "TclWaker.close");
+    return set_core_error(AG_EWRONG_THREAD, "TclWaker.close");
   if (self->w != NULL)
     ag_tcl_waker_close(self->w);
   self->w = NULL;
@@ -434,7 +436,7 @@ static int guest_init(PyObject *op, PyObject *args, PyObject *kwds) {
   if (PyObject_TypeCheck(post, st->tcl_waker_type)) {
     ag_tcl_waker_t *tw = ((TclWakerObject *) post)->w;
     if (tw == NULL) {
-      set_core_error(-EBADF, "Guest");
+      set_core_error(AG_EWAKER_CLOSED, "Guest");
       return -1;
     }
     self->native_waker = Py_NewRef(post);
@@ -563,7 +565,7 @@ static PyObject *guest_begin_tick(PyObject *op, PyObject *Py_UNUSED(a)) {
   if (guest_check_started(self, "Guest.begin_tick") < 0)
     return NULL;
   err = ag_guest_begin_tick(&self->g);
-  if (err == -EBUSY || err == -EBADF)
+  if (err == AG_ELOCKSTEP || err == AG_ECLOSED)
     Py_RETURN_FALSE;  /* not this tick's turn, or closed: skip it */
   if (err != 0)
     return set_core_error(err, "Guest.begin_tick (backend poll)");
@@ -900,7 +902,7 @@ static int uv_view_init(PyObject *op, PyObject *args, PyObject *kwds) {
   err = ready == NULL || !Py_IS_TYPE(ready, (PyTypeObject *) deque);
   Py_DECREF(deque);
   if (err) {
-    set_core_error(-EPROTO, "UVLoopView (Loop._ready)");
+    set_core_error(AG_EUV_LAYOUT, "UVLoopView (Loop._ready)");
     return -1;
   }
   self->loop = Py_NewRef(loop);

@@ -95,7 +95,7 @@ static int waker_post(ag_waker_t *base) {
 
   w = (ag_glib_waker_t *) base;
   if (atomic_load(&w->closed))
-    return -EBADF;
+    return AG_EWAKER_CLOSED;
   g_source_set_ready_time(w->tick, 0);
   return 0;
 }
@@ -117,7 +117,7 @@ static int watcher_watch(ag_watcher_t *base, int64_t deadline_ns) {
 
   w = WATCHER_OF(base);
   if (atomic_load(&w->closed))
-    return -EBADF;
+    return AG_EWAKER_CLOSED;
   set_fd_events(w, G_IO_IN);
   /* g_get_monotonic_time() is CLOCK_MONOTONIC in us, our clock; round up:
    * firing early would find the timer not yet due. */
@@ -131,7 +131,7 @@ static int watcher_fire_soon(ag_watcher_t *base) {
 
   w = WATCHER_OF(base);
   if (atomic_load(&w->closed))
-    return -EBADF;
+    return AG_EWAKER_CLOSED;
   g_source_set_ready_time(w->tick, 0);
   return 0;
 }
@@ -204,7 +204,7 @@ void *ag_glib_waker_context(ag_glib_waker_t *w) {
 
 int ag_glib_waker_post_soon(ag_glib_waker_t *w) {
   if (atomic_load(&w->closed))
-    return -EBADF;
+    return AG_EWAKER_CLOSED;
   g_source_set_ready_time(w->busy, 0);
   return 0;
 }

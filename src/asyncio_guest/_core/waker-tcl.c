@@ -228,7 +228,7 @@ static int watcher_watch(ag_watcher_t *base, int64_t deadline_ns) {
 
   w = WATCHER_OF(base);
   if (w->closed)
-    return -EBADF;
+    return AG_EWAKER_CLOSED;
   watcher_unwatch(base);
   for (i = 0; i < w->nfds; i++)
     Tcl_CreateFileHandler(w->fds[i], TCL_READABLE, file_proc, w);
@@ -249,7 +249,7 @@ static int watcher_fire_soon(ag_watcher_t *base) {
 
   w = WATCHER_OF(base);
   if (w->closed)
-    return -EBADF;
+    return AG_EWAKER_CLOSED;
   /* A zero-delay timer replaces the deadline's: serviced by the next
    * Tcl_DoOneEvent, like `after 0`. */
   if (w->timer != NULL)
@@ -291,11 +291,11 @@ int ag_tcl_waker_new(void *interp_ptr, const char *command,
 
   interp = interp_ptr;
   if (Tcl_InitStubs(interp, TCL_VERSION, 0) == NULL)
-    return -EPROTONOSUPPORT;
+    return AG_ETCL_STUBS;
   /* Without threads Tcl has no Tcl_ThreadAlert worth the name, and calling
    * into it from our thread would be unsafe. */
   if (Tcl_GetVar2(interp, "tcl_platform", "threaded", TCL_GLOBAL_ONLY) == NULL)
-    return -ENOTSUP;
+    return AG_ETCL_NOTHREADS;
 
   w = calloc(1, sizeof(*w));
   if (w == NULL)
@@ -327,7 +327,7 @@ ag_waker_t *ag_tcl_waker_base(ag_tcl_waker_t *w) {
 
 int ag_tcl_waker_post_soon(ag_tcl_waker_t *w) {
   if (w->closed)
-    return -EBADF;
+    return AG_EWAKER_CLOSED;
   if (w->idle_pending)
     return 0;
   atomic_fetch_add(&w->refs, 1);

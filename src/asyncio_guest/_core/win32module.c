@@ -31,7 +31,7 @@ typedef struct {
 
 /* The one place where a core error becomes a Python exception. */
 static PyObject *set_core_error(int err, const char *what) {
-  if (err == -EBADF) {
+  if (err == AG_EWAKER_CLOSED) {
     PyErr_Format(PyExc_RuntimeError, "%s: the waker is closed", what);
   } else {
     errno = -err;
@@ -99,7 +99,7 @@ static PyObject *waker_post_soon(PyObject *op, PyObject *Py_UNUSED(a)) {
   int err;
 
   self = (Win32WakerObject *) op;
-  err = self->w == NULL ? -EBADF : ag_win32_waker_post_soon(self->w);
+  err = self->w == NULL ? AG_EWAKER_CLOSED : ag_win32_waker_post_soon(self->w);
   if (err != 0)
     return set_core_error(err, "Win32Waker.post_soon");
   Py_RETURN_NONE;
@@ -119,7 +119,7 @@ static PyObject *waker_get_capsule(PyObject *op, void *Py_UNUSED(c)) {
 
   self = (Win32WakerObject *) op;
   if (self->w == NULL)
-    return set_core_error(-EBADF, "Win32Waker._ag_waker");
+    return set_core_error(AG_EWAKER_CLOSED, "Win32Waker._ag_waker");
   return PyCapsule_New(ag_win32_waker_base(self->w), AG_WAKER_CAPSULE, NULL);
 }
 
@@ -128,7 +128,7 @@ static PyObject *waker_get_hwnd(PyObject *op, void *Py_UNUSED(c)) {
 
   self = (Win32WakerObject *) op;
   if (self->w == NULL)
-    return set_core_error(-EBADF, "Win32Waker.hwnd");
+    return set_core_error(AG_EWAKER_CLOSED, "Win32Waker.hwnd");
   return PyLong_FromSsize_t((Py_ssize_t) ag_win32_waker_hwnd(self->w));
 }
 
