@@ -10,10 +10,10 @@
  * one, asyncio_guest._glib) through a capsule (AG_WAKER_CAPSULE).
  *
  * Negative errno values from the core become Python exceptions in exactly
- * one place: set_core_error().
+ * one place: ag_py_error().
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#include "glue.h"
+
 #include <structmember.h>
 
 #include <errno.h>
@@ -37,58 +37,6 @@ static module_state *state_of_type(PyTypeObject *tp) {
 
   mod = PyType_GetModuleByDef(tp, &core_module);
   return mod == NULL ? NULL : PyModule_GetState(mod);
-}
-
-/* The one place where a core error becomes a Python exception. */
-static PyObject *set_core_error(int err, const char *what) {
-  switch (err) {
-    case AG_ECLOSED:
-      PyErr_Format(PyExc_RuntimeError, "%s: the guest is closed", what);
-      break;
-    case AG_EWAKER_CLOSED:
-      PyErr_Format(PyExc_RuntimeError, "%s: the waker is closed", what);
-      break;
-    case AG_ELOCKSTEP:
-      PyErr_Format(PyExc_RuntimeError,
-                   "%s: the backend thread is polling; the host may only "
-                   "tick after the backend posted (lockstep violated)",
-                   what);
-      break;
-    case AG_ETCL_STUBS:
-      PyErr_Format(PyExc_RuntimeError,
-                   "%s: the Tcl stubs table of this interpreter was refused "
-                   "(asyncio_guest was built for Tcl %s)",
-                   what, ag_tcl_version());
-      break;
-    case AG_EUV_LAYOUT:
-      PyErr_Format(PyExc_RuntimeError,
-                   "%s: this uvloop's memory layout is not the one "
-                   "asyncio_guest knows (uv_loop_t / Loop fields)",
-                   what);
-      break;
-    case AG_EWRONG_THREAD:
-      PyErr_Format(PyExc_RuntimeError,
-                   "%s: call it on the thread that owns the Tcl interpreter",
-                   what);
-      break;
-    case AG_ETCL_NOTHREADS:
-      PyErr_Format(PyExc_RuntimeError,
-                   "%s: this Tcl is built without threads; the native Tk "
-                   "waker needs a threaded Tcl (tcl_platform(threaded))",
-                   what);
-      break;
-    case AG_ETCL_NONE:  /* waker-tcl-none.c */
-      PyErr_Format(PyExc_RuntimeError,
-                   "%s: asyncio_guest was built without Tcl (no "
-                   "tclConfig.sh found; set TCL_CONFIG when building)",
-                   what);
-      break;
-    default:
-      errno = -err;
-      PyErr_SetFromErrno(PyExc_OSError);
-      break;
-  }
-  return NULL;
 }
 
 /* ---- the Python waker: run_sync_soon_threadsafe(tick) ------------------- */
@@ -209,41 +157,6 @@ static int is_py_watcher(PyObject *obj) {
 
 /* ---- TclWaker ------------------------------------------------------------ */
 
-/* fds=None -> 0; a sequence of 1 or 2 fds -> its length; -1 on error. */
-static int parse_fds(PyObject *obj, int *fds, const char *what) {
-  PyObject *seq;
-  Py_ssize_t n;
-  Py_ssize_t i;
-  long fd;
-
-  if (obj == Py_None)
-    return 0;
-  seq = PySequence_Fast(obj, "fds must be a sequence of ints");
-  if (seq == NULL)
-    return -1;
-  n = PySequence_Fast_GET_SIZE(seq);
-  if (n < 1 || n > 2) {
-    Py_DECREF(seq);
-    PyErr_Format(PyExc_ValueError, "%s: fds must hold 1 or 2 fds", what);
-    return -1;
-  }
-  for (i = 0; i < n; i++) {
-    fd = PyLong_AsLong(PySequence_Fast_GET_ITEM(seq, i));
-    if (fd == -1 && PyErr_Occurred()) {
-      Py_DECREF(seq);
-      return -1;
-    }
-    if (fd < 0 || fd > INT_MAX) {
-      Py_DECREF(seq);
-      PyErr_Format(PyExc_ValueError, "%s: bad fd %ld", what, fd);
-      return -1;
-    }
-    fds[i] = (int) fd;
-  }
-  Py_DECREF(seq);
-  return (int) n;
-}
-
 typedef struct {
   PyObject_HEAD
   ag_tcl_waker_t *w;
@@ -272,7 +185,7 @@ static int tcl_waker_init(PyObject *op, PyObject *args, PyObject *kwds) {
     PyErr_SetString(PyExc_ValueError, "TclWaker: interpaddr is NULL");
     return -1;
   }
-  nfds = parse_fds(fds_obj, fds, "TclWaker");
+  nfds = ag_py_parse_fds(fds_obj, fds, "TclWaker");
   if (nfds < 0)
     return -1;
   err = nfds == 0
@@ -280,7 +193,7 @@ static int tcl_waker_init(PyObject *op, PyObject *args, PyObject *kwds) {
             : ag_tcl_watcher_new((void *) (uintptr_t) addr, command, fds,
                                  nfds, &self->w);
   if (err != 0) {
-    set_core_error(err, "TclWaker");
+    ag_py_error(err, "TclWaker");
     return -1;
   }
   return 0;
@@ -292,12 +205,12 @@ static PyObject *tcl_waker_post_soon(PyObject *op, PyObject *Py_UNUSED(a)) {
 
   self = (TclWakerObject *) op;
   if (self->w == NULL)
-    return set_core_error(AG_EWAKER_CLOSED, "TclWaker.post_soon");
+    return ag_py_error(AG_EWAKER_CLOSED, "TclWaker.post_soon");
   if (!ag_tcl_waker_is_home(self->w))
-    return set_core_error(AG_EWRONG_THREAD, "TclWaker.post_soon");
+    return ag_py_error(AG_EWRONG_THREAD, "TclWaker.post_soon");
   err = ag_tcl_waker_post_soon(self->w);
   if (err != 0)
-    return set_core_error(err, "TclWaker.post_soon");
+    return ag_py_error(err, "TclWaker.post_soon");
   Py_RETURN_NONE;
 }
 
@@ -306,7 +219,7 @@ static PyObject *tcl_waker_close(PyObject *op, PyObject *Py_UNUSED(a)) {
 
   self = (TclWakerObject *) op;
   if (self->w != NULL && !ag_tcl_waker_is_home(self->w))
-    return set_core_error(AG_EWRONG_THREAD, "TclWaker.close");
+    return ag_py_error(AG_EWRONG_THREAD, "TclWaker.close");
   if (self->w != NULL)
     ag_tcl_waker_close(self->w);
   self->w = NULL;
@@ -392,7 +305,7 @@ static int guest_init_threadless(GuestObject *self, Py_ssize_t fd,
 
   err = ag_guest_init_threadless(&self->g, watcher);
   if (err != 0) {
-    set_core_error(err, "Guest");
+    ag_py_error(err, "Guest");
     return -1;
   }
   self->threadless = 1;
@@ -436,7 +349,7 @@ static int guest_init(PyObject *op, PyObject *args, PyObject *kwds) {
   if (PyObject_TypeCheck(post, st->tcl_waker_type)) {
     ag_tcl_waker_t *tw = ((TclWakerObject *) post)->w;
     if (tw == NULL) {
-      set_core_error(AG_EWAKER_CLOSED, "Guest");
+      ag_py_error(AG_EWAKER_CLOSED, "Guest");
       return -1;
     }
     self->native_waker = Py_NewRef(post);
@@ -490,7 +403,7 @@ static int guest_init(PyObject *op, PyObject *args, PyObject *kwds) {
 
   err = ag_guest_init(&self->g, fd, signal_fd, waker);
   if (err != 0) {
-    set_core_error(err, "Guest");
+    ag_py_error(err, "Guest");
     return -1;
   }
   self->backend_fd = fd;
@@ -553,7 +466,7 @@ static PyObject *guest_arm(PyObject *op, PyObject *timeout) {
   }
   err = ag_guest_arm(&self->g, deadline);
   if (err != 0)
-    return PyErr_Occurred() ? NULL : set_core_error(err, "Guest.arm");
+    return PyErr_Occurred() ? NULL : ag_py_error(err, "Guest.arm");
   Py_RETURN_NONE;
 }
 
@@ -568,7 +481,7 @@ static PyObject *guest_begin_tick(PyObject *op, PyObject *Py_UNUSED(a)) {
   if (err == AG_ELOCKSTEP || err == AG_ECLOSED)
     Py_RETURN_FALSE;  /* not this tick's turn, or closed: skip it */
   if (err != 0)
-    return set_core_error(err, "Guest.begin_tick (backend poll)");
+    return ag_py_error(err, "Guest.begin_tick (backend poll)");
   Py_RETURN_TRUE;
 }
 
@@ -583,7 +496,7 @@ static PyObject *guest_wakeup(PyObject *op, PyObject *Py_UNUSED(a)) {
     Py_RETURN_NONE;
   err = ag_guest_wakeup(&self->g);
   if (err != 0)
-    return PyErr_Occurred() ? NULL : set_core_error(err, "Guest.wakeup");
+    return PyErr_Occurred() ? NULL : ag_py_error(err, "Guest.wakeup");
   Py_RETURN_NONE;
 }
 
@@ -596,7 +509,7 @@ static PyObject *guest_readable(PyObject *op, PyObject *Py_UNUSED(a)) {
     return NULL;
   r = ag__fd_readable(self->backend_fd);
   if (r < 0)
-    return set_core_error(r, "Guest.readable");
+    return ag_py_error(r, "Guest.readable");
   return PyBool_FromLong(r);
 }
 
@@ -749,7 +662,7 @@ static PyObject *hook_vectorcall(PyObject *op, PyObject *const *args,
   if (state == AG_ARMED || state == AG_POLLING) {
     int err = ag_guest_wakeup(&guest->g);
     if (err != 0)
-      return PyErr_Occurred() ? NULL : set_core_error(err, "wakeup");
+      return PyErr_Occurred() ? NULL : ag_py_error(err, "wakeup");
   }
   return PyObject_Vectorcall(self->func, args, nargsf, kwnames);
 }
@@ -889,7 +802,7 @@ static int uv_view_init(PyObject *op, PyObject *args, PyObject *kwds) {
   }
   err = ag_uv_attach(&self->uv, loop, fd);
   if (err != 0) {
-    set_core_error(err, "UVLoopView");
+    ag_py_error(err, "UVLoopView");
     return -1;
   }
   deque = PyImport_ImportModule("collections");
@@ -902,7 +815,7 @@ static int uv_view_init(PyObject *op, PyObject *args, PyObject *kwds) {
   err = ready == NULL || !Py_IS_TYPE(ready, (PyTypeObject *) deque);
   Py_DECREF(deque);
   if (err) {
-    set_core_error(AG_EUV_LAYOUT, "UVLoopView (Loop._ready)");
+    ag_py_error(AG_EUV_LAYOUT, "UVLoopView (Loop._ready)");
     return -1;
   }
   self->loop = Py_NewRef(loop);
@@ -1039,6 +952,7 @@ static int core_exec(PyObject *mod) {
   module_state *st;
 
   st = PyModule_GetState(mod);
+  ag_py_error_set_tcl_version(ag_tcl_version());
   if (add_type(mod, &guest_spec, &st->guest_type) < 0)
     return -1;
   if (add_type(mod, &hook_spec, &st->hook_type) < 0)
