@@ -31,7 +31,7 @@ from setuptools import Extension, setup
 
 CORE = "src/asyncio_guest/_core/"
 # Every extension depends on these (a change rebuilds them all).
-HEADERS = ["guest.h", "errors.h", "glue.h"]
+HEADERS = ["guest.h", "errors.h", "glue.h", "core.h"]
 BACKENDS = {
     "linux": ["backend-epoll.c", "thread-posix.c"],
     # Untested on these systems (no CI there); see docs/design.md.
@@ -155,7 +155,9 @@ def win32_extension():
 
 
 def extension():
-    sources = ["module.c", "glue.c", "guest.c", "loop-uv.c"]
+    sources = ["module.c", "type-guest.c", "type-wakehook.c",
+               "type-tclwaker.c", "type-uvloopview.c", "glue.c", "guest.c",
+               "loop-uv.c"]
     sources += platform_sources()
     tcl = tcl_config()
     includes, objects = [], []
