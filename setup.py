@@ -156,8 +156,8 @@ def win32_extension():
 
 def extension():
     sources = ["module.c", "type-guest.c", "type-wakehook.c",
-               "type-tclwaker.c", "type-uvloopview.c", "glue.c", "guest.c",
-               "loop-uv.c"]
+               "type-tclwaker.c", "type-uvloopview.c", "type-callbackwaker.c",
+               "type-callbackwatcher.c", "glue.c", "guest.c", "loop-uv.c"]
     sources += platform_sources()
     tcl = tcl_config()
     includes, objects = [], []

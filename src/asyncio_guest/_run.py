@@ -268,6 +268,19 @@ class _RunningLoopScope:
 MODE_ENV_VAR = "ASYNCIO_GUEST_MODE"
 
 
+def _new_guest(fd: int, waker: Any, signal_fd: int) -> "_core.Guest":
+    """The C Guest for a waker: a native watcher (a TclWaker or GLibWaker
+    made with fds) or a Python one (watch/fire_soon/unwatch, Qt's) makes a
+    threadless Guest; anything else (CallbackWaker, a native waker) a
+    threaded one."""
+    if getattr(waker, "threadless", False):
+        return _core.Guest.threadless(fd, waker)
+    if not hasattr(waker, "_ag_waker") and hasattr(waker, "watch"):
+        return _core.Guest.threadless(fd, _core.CallbackWatcher(
+            waker.watch, waker.fire_soon, waker.unwatch))
+    return _core.Guest.threaded(fd, waker, signal_fd=signal_fd)
+
+
 def pick_mode(host: str, mode: Optional[str], default: str,
               unavailable: Optional[str] = None) -> bool:
     """Resolves a host's ``mode=`` argument; True for threadless.
@@ -357,11 +370,11 @@ class _Runner:
             signal_fd = (-1 if self._signal_socks is None
                          else self._signal_socks[0].fileno())
             # A native waker runs the tick itself; a Python one is given it.
-            self._guest = _core.Guest(
+            self._guest = _new_guest(
                 driver.fd,
-                post if native_waker is None else native_waker(self),
-                self._tick if native_waker is None else None,
-                signal_fd=signal_fd)
+                (_core.CallbackWaker(post, self._tick)
+                 if native_waker is None else native_waker(self)),
+                signal_fd)
             if isinstance(driver, UVLoopDriver):
                 driver.bind(self._guest.readable, lambda: self._closing)
         except BaseException:

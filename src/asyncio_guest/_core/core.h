@@ -4,7 +4,12 @@
  *
  *   module.c                the module: exec, state, monotonic_ns, TCL_VERSION
  *   type-guest.c            Guest: one backend thread (or a watcher) in
- *                           lockstep with the host (guest.c)
+ *                           lockstep with the host (guest.c); made by
+ *                           Guest.threaded / Guest.threadless, the one wake
+ *                           seam: a capsule from `_ag_waker` / `_ag_watcher`
+ *   type-callbackwaker.c    CallbackWaker: post(tick) from the backend thread
+ *                           (run_sync_soon_threadsafe)
+ *   type-callbackwatcher.c  CallbackWatcher: a watcher of three callables
  *   type-wakehook.c         WakeHook: wraps a loop method so that host code
  *                           calling it between ticks wakes a stale poll
  *   type-tclwaker.c         TclWaker: the native Tk waker (waker-tcl.c)
@@ -24,6 +29,8 @@ typedef struct {
   PyTypeObject *hook_type;
   PyTypeObject *tcl_waker_type;
   PyTypeObject *uv_view_type;
+  PyTypeObject *callback_waker_type;
+  PyTypeObject *callback_watcher_type;
 } ag_core_state_t;
 
 extern struct PyModuleDef ag_core_module;
@@ -36,6 +43,8 @@ extern PyType_Spec ag_guest_spec;
 extern PyType_Spec ag_wakehook_spec;
 extern PyType_Spec ag_tclwaker_spec;
 extern PyType_Spec ag_uvloopview_spec;
+extern PyType_Spec ag_callbackwaker_spec;
+extern PyType_Spec ag_callbackwatcher_spec;
 
 /* type-guest.c: the core guest of obj if obj is a Guest of st's module
  * that was started, else NULL (no exception set).  Valid while obj is. */

@@ -10,11 +10,15 @@
  *   waker-<host>.c     "tell the host thread to run a tick": Tcl (built
  *                      into _core), GLib (its own extension, _glib, built
  *                      where GLib's headers exist).
- *   module.c           the Python glue: types, argument checks, and the one
- *                      place where a negative errno becomes a Python error.
- *   glibmodule.c       the same for asyncio_guest._glib.
+ *   module.c, type-*.c the Python glue of asyncio_guest._core: the module
+ *                      and one file per type (core.h lists them).
+ *   glibmodule.c       the same for asyncio_guest._glib (win32module.c:
+ *                      asyncio_guest._win32).
+ *   glue.c             what the glue of the three shares, among it the one
+ *                      place where a core error becomes a Python exception.
+ *   errors.h           the core's own error codes.
  *
- * Naming follows libuv: ag_ is callable from module.c, ag__ is internal to
+ * Naming follows libuv: ag_ is callable from the glue, ag__ is internal to
  * the core, static helpers carry no prefix.  Every function that can fail
  * returns 0, a negative errno value (a real OS failure), or one of the
  * core's own codes (errors.h).
@@ -127,7 +131,7 @@ struct ag_waker_s {
    * must not turn into a hang or a busy loop). */
   int (*post)(ag_waker_t *w);
   /* Optional, on the backend thread: set up / tear down per-thread state
-   * (the Python waker keeps one thread state for the thread's lifetime). */
+   * (CallbackWaker keeps one thread state for the thread's lifetime). */
   int (*thread_start)(ag_waker_t *w);
   void (*thread_exit)(ag_waker_t *w);
   /* Optional, on the host thread, called by ag_guest_arm() before the backend
@@ -183,13 +187,17 @@ int ag_tcl_waker_post_soon(ag_tcl_waker_t *w);
 /* Host thread: no further ticks; frees once no queued event refers to it. */
 void ag_tcl_waker_close(ag_tcl_waker_t *w);
 
-/* A waker made by another extension (asyncio_guest._glib) reaches the Guest
- * as a PyCapsule with this name holding its ag_waker_t*, taken from the
- * waker object's `_ag_waker` attribute; the Guest keeps a reference to that
- * object until its backend thread is joined. */
-#define AG_WAKER_CAPSULE "asyncio_guest._core.waker.v1"
-/* Likewise a native watcher (threadless mode), from `_ag_watcher`. */
-#define AG_WATCHER_CAPSULE "asyncio_guest._core.watcher.v1"
+/* The one wake seam: every waker reaches _core.Guest.threaded as a
+ * PyCapsule with this name holding its ag_waker_t*, taken from the waker
+ * object's `_ag_waker` attribute (CallbackWaker, TclWaker, and those of the
+ * other extensions: GLibWaker, Win32Waker).  The capsule's context is a
+ * strong reference to that object (glue.c's ag_py_capsule_new), so the
+ * Guest, which holds the capsule until its backend thread is joined, keeps
+ * the waker alive. */
+#define AG_WAKER_CAPSULE "asyncio_guest._core.waker.v2"
+/* Likewise a watcher (threadless mode, Guest.threadless), from
+ * `_ag_watcher` (CallbackWatcher; TclWaker and GLibWaker made with fds). */
+#define AG_WATCHER_CAPSULE "asyncio_guest._core.watcher.v2"
 
 /* ---- waker-glib.c: the native GLib waker --------------------------------- */
 

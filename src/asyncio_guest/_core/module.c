@@ -43,6 +43,11 @@ static int core_exec(PyObject *mod) {
     return -1;
   if (add_type(mod, &ag_uvloopview_spec, &st->uv_view_type) < 0)
     return -1;
+  if (add_type(mod, &ag_callbackwaker_spec, &st->callback_waker_type) < 0)
+    return -1;
+  if (add_type(mod, &ag_callbackwatcher_spec, &st->callback_watcher_type) <
+      0)
+    return -1;
   if (PyModule_AddStringConstant(mod, "TCL_VERSION", ag_tcl_version()) < 0)
     return -1;
   return 0;
@@ -56,6 +61,8 @@ static int core_traverse(PyObject *mod, visitproc visit, void *arg) {
   Py_VISIT(st->hook_type);
   Py_VISIT(st->tcl_waker_type);
   Py_VISIT(st->uv_view_type);
+  Py_VISIT(st->callback_waker_type);
+  Py_VISIT(st->callback_watcher_type);
   return 0;
 }
 
@@ -67,6 +74,8 @@ static int core_clear(PyObject *mod) {
   Py_CLEAR(st->hook_type);
   Py_CLEAR(st->tcl_waker_type);
   Py_CLEAR(st->uv_view_type);
+  Py_CLEAR(st->callback_waker_type);
+  Py_CLEAR(st->callback_watcher_type);
   return 0;
 }
 

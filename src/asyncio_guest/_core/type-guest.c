@@ -1,249 +1,124 @@
 /* type-guest.c: asyncio_guest._core.Guest, one backend thread (or a
  * host-side watcher) in lockstep with the host (guest.c).
+ *
+ * The one wake seam: a Guest is made by
+ *
+ *   Guest.threaded(backend_fd, waker, *, signal_fd=-1)
+ *       a backend thread polls backend_fd (and signal_fd) and wakes the host
+ *       through waker._ag_waker, an AG_WAKER_CAPSULE holding an ag_waker_t
+ *       (CallbackWaker, TclWaker, GLibWaker, Win32Waker);
+ *   Guest.threadless(backend_fd, watcher)
+ *       no thread: the host watches, through watcher._ag_watcher, an
+ *       AG_WATCHER_CAPSULE holding an ag_watcher_t (CallbackWatcher, or a
+ *       TclWaker or GLibWaker made with fds).
+ *
+ * The Guest holds the capsule, which owns the object that provides it, for
+ * its whole life, and closes the backend thread before dropping it.
  */
 #include "core.h"
 
 #include <math.h>
 
-/* ---- the Python waker: run_sync_soon_threadsafe(tick) ------------------- */
-
-typedef struct {
-  ag_waker_t base;          /* must be first */
-  PyObject *post;           /* run_sync_soon_threadsafe */
-  PyObject *tick;
-  PyGILState_STATE gstate;  /* the backend thread's own thread state */
-  PyThreadState *saved;
-} py_waker_t;
-
-static int py_waker_thread_start(ag_waker_t *base) {
-  py_waker_t *w;
-
-  w = (py_waker_t *) base;
-  /* One thread state for the thread's whole life, created once: taking the
-   * GIL per post is then a plain PyEval_RestoreThread. */
-  w->gstate = PyGILState_Ensure();
-  w->saved = PyEval_SaveThread();
-  return 0;
-}
-
-static void py_waker_thread_exit(ag_waker_t *base) {
-  py_waker_t *w;
-
-  w = (py_waker_t *) base;
-  PyEval_RestoreThread(w->saved);
-  PyGILState_Release(w->gstate);
-}
-
-static int py_waker_post(ag_waker_t *base) {
-  py_waker_t *w;
-  PyObject *res;
-  int err;
-
-  PyObject *post;
-  PyObject *tick;
-
-  w = (py_waker_t *) base;
-  err = 0;
-  PyEval_RestoreThread(w->saved);
-  /* Own references for the call: nothing the host does meanwhile may free
-   * them under us. */
-  post = Py_NewRef(w->post);
-  tick = Py_NewRef(w->tick);
-  res = PyObject_CallOneArg(post, tick);
-  if (res == NULL) {
-    /* Never swallowed: reported with its traceback through
-     * sys.unraisablehook, then retried by the core with a growing pause. */
-    PyErr_WriteUnraisable(post);
-    err = -ECANCELED;
-  }
-  Py_XDECREF(res);
-  Py_DECREF(tick);
-  Py_DECREF(post);
-  w->saved = PyEval_SaveThread();
-  return err;
-}
-
-/* ---- the Python watcher (threadless mode): obj.watch/fire_soon/unwatch ---- */
-
-/* Called by guest.c on the host thread, always with the GIL held (the Guest
- * methods that lead here are called from Python, and close() keeps the GIL
- * in threadless mode).  An exception raised by watch() or fire_soon() stays
- * set and is raised by the Guest method; -ECANCELED tells guest.c. */
-typedef struct {
-  ag_watcher_t base;  /* must be first */
-  PyObject *obj;
-} py_watcher_t;
-
-static int py_watcher_call(py_watcher_t *w, const char *name, PyObject *arg) {
-  PyObject *res;
-
-  res = arg == NULL ? PyObject_CallMethod(w->obj, name, NULL)
-                    : PyObject_CallMethod(w->obj, name, "O", arg);
-  if (res == NULL)
-    return -ECANCELED;
-  Py_DECREF(res);
-  return 0;
-}
-
-static int py_watcher_watch(ag_watcher_t *base, int64_t deadline_ns) {
-  PyObject *timeout;
-  int64_t left;
-  int err;
-
-  if (deadline_ns < 0) {
-    timeout = Py_NewRef(Py_None);
-  } else {
-    left = deadline_ns - ag__now_ns();
-    timeout = PyFloat_FromDouble(left > 0 ? (double) left / 1e9 : 0.0);
-    if (timeout == NULL)
-      return -ECANCELED;
-  }
-  err = py_watcher_call((py_watcher_t *) base, "watch", timeout);
-  Py_DECREF(timeout);
-  return err;
-}
-
-static int py_watcher_fire_soon(ag_watcher_t *base) {
-  return py_watcher_call((py_watcher_t *) base, "fire_soon", NULL);
-}
-
-static void py_watcher_unwatch(ag_watcher_t *base) {
-  py_watcher_t *w;
-
-  w = (py_watcher_t *) base;
-  if (py_watcher_call(w, "unwatch", NULL) != 0)
-    PyErr_WriteUnraisable(w->obj);
-}
-
-static int is_py_watcher(PyObject *obj) {
-  return !PyCallable_Check(obj) && PyObject_HasAttrString(obj, "watch") &&
-         PyObject_HasAttrString(obj, "fire_soon") &&
-         PyObject_HasAttrString(obj, "unwatch");
-}
-
-/* ---- Guest --------------------------------------------------------------- */
-
 typedef struct {
   PyObject_HEAD
   ag_guest_t g;
-  py_waker_t py_waker;
-  py_watcher_t py_watcher;
-  PyObject *native_waker;  /* TclWaker, GLibWaker, or NULL: Python waker */
+  PyObject *capsule;  /* the waker's or watcher's; it owns their object */
   int threadless;
   int started;
   intptr_t backend_fd;  /* an fd, or on Windows the IOCP HANDLE */
 } GuestObject;
 
-static int guest_init_threadless(GuestObject *self, Py_ssize_t fd,
-                                 ag_watcher_t *watcher) {
-  int err;
-
-  err = ag_guest_init_threadless(&self->g, watcher);
-  if (err != 0) {
-    ag_py_error(err, "Guest");
-    return -1;
-  }
-  self->threadless = 1;
-  self->backend_fd = fd;
-  self->started = 1;
-  return 0;
+static PyObject *guest_new(PyTypeObject *Py_UNUSED(tp),
+                           PyObject *Py_UNUSED(args),
+                           PyObject *Py_UNUSED(kwds)) {
+  PyErr_SetString(PyExc_TypeError,
+                  "Guest cannot be called: use Guest.threaded(backend_fd, "
+                  "waker, *, signal_fd=-1) or Guest.threadless(backend_fd, "
+                  "watcher)");
+  return NULL;
 }
 
-static int guest_init(PyObject *op, PyObject *args, PyObject *kwds) {
-  static char *kwlist[] = {"backend_fd", "post", "tick", "signal_fd", NULL};
+/* A new, not yet started Guest of type cls, or NULL. */
+static GuestObject *guest_alloc(PyObject *cls, Py_ssize_t fd,
+                                const char *what) {
+  PyTypeObject *tp;
+
+  if (fd < 0) {
+    PyErr_Format(PyExc_ValueError, "%s: backend_fd must be >= 0, not %zd",
+                 what, fd);
+    return NULL;
+  }
+  tp = (PyTypeObject *) cls;
+  return (GuestObject *) tp->tp_alloc(tp, 0);
+}
+
+static PyObject *guest_threaded(PyObject *cls, PyObject *args,
+                                PyObject *kwds) {
+  static char *kwlist[] = {"backend_fd", "waker", "signal_fd", NULL};
+  static const char what[] = "Guest.threaded";
   GuestObject *self;
-  ag_core_state_t *st;
-  PyObject *post;
-  PyObject *tick;
+  PyObject *obj;
+  PyObject *capsule;
   ag_waker_t *waker;
   Py_ssize_t fd;  /* intptr-sized: a HANDLE on Windows */
   int signal_fd;
   int err;
 
-  self = (GuestObject *) op;
-  tick = NULL;
   signal_fd = -1;
-  if (self->started) {
-    PyErr_SetString(PyExc_RuntimeError, "Guest is already initialized");
-    return -1;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "nO|$i:threaded", kwlist, &fd,
+                                   &obj, &signal_fd))
+    return NULL;
+  self = guest_alloc(cls, fd, what);
+  if (self == NULL)
+    return NULL;
+  waker = ag_py_get_waker(obj, what, &capsule);
+  if (waker == NULL) {
+    Py_DECREF(self);
+    return NULL;
   }
-  if (!PyArg_ParseTupleAndKeywords(args, kwds, "nO|O$i:Guest", kwlist, &fd,
-                                   &post, &tick, &signal_fd))
-    return -1;
-  if (fd < 0) {
-    PyErr_Format(PyExc_ValueError, "Guest: backend_fd must be >= 0, not %zd",
-                 fd);
-    return -1;
-  }
-  st = ag_core_state_of_type(Py_TYPE(op));
-  if (st == NULL)
-    return -1;
-
-  if (tick == Py_None)
-    tick = NULL;
-  if (PyObject_TypeCheck(post, st->tcl_waker_type)) {
-    ag_tcl_waker_t *tw = ((ag_py_native_t *) post)->w;
-    if (tw == NULL) {
-      ag_py_error(AG_EWAKER_CLOSED, "Guest");
-      return -1;
-    }
-    self->native_waker = Py_NewRef(post);
-    if (ag_tcl_watcher_base(tw) != NULL)
-      return guest_init_threadless(self, fd, ag_tcl_watcher_base(tw));
-    waker = ag_tcl_waker_base(tw);
-  } else if (PyObject_HasAttrString(post, "_ag_watcher")) {
-    /* A native watcher: threadless mode. */
-    ag_watcher_t *watcher;
-    PyObject *capsule = PyObject_GetAttrString(post, "_ag_watcher");
-    if (capsule == NULL)
-      return -1;
-    watcher = PyCapsule_GetPointer(capsule, AG_WATCHER_CAPSULE);
-    Py_DECREF(capsule);
-    if (watcher == NULL)
-      return -1;
-    self->native_waker = Py_NewRef(post);
-    return guest_init_threadless(self, fd, watcher);
-  } else if (is_py_watcher(post)) {
-    self->py_watcher.base.watch = py_watcher_watch;
-    self->py_watcher.base.fire_soon = py_watcher_fire_soon;
-    self->py_watcher.base.unwatch = py_watcher_unwatch;
-    self->py_watcher.obj = Py_NewRef(post);
-    return guest_init_threadless(self, fd, &self->py_watcher.base);
-  } else if (PyObject_HasAttrString(post, "_ag_waker")) {
-    /* A waker from another of our extensions (asyncio_guest._glib). */
-    PyObject *capsule = PyObject_GetAttrString(post, "_ag_waker");
-    if (capsule == NULL)
-      return -1;
-    waker = PyCapsule_GetPointer(capsule, AG_WAKER_CAPSULE);
-    Py_DECREF(capsule);
-    if (waker == NULL)
-      return -1;
-    self->native_waker = Py_NewRef(post);
-  } else {
-    if (!PyCallable_Check(post) || tick == NULL || !PyCallable_Check(tick)) {
-      PyErr_SetString(PyExc_TypeError,
-                      "Guest: post must be a native waker (TclWaker, "
-                      "GLibWaker), or a callable run_sync_soon_threadsafe "
-                      "with a callable tick");
-      return -1;
-    }
-    self->py_waker.base.post = py_waker_post;
-    self->py_waker.base.thread_start = py_waker_thread_start;
-    self->py_waker.base.thread_exit = py_waker_thread_exit;
-    self->py_waker.base.prepare = NULL;
-    self->py_waker.post = Py_NewRef(post);
-    self->py_waker.tick = Py_NewRef(tick);
-    waker = &self->py_waker.base;
-  }
-
+  self->capsule = capsule;
   err = ag_guest_init(&self->g, fd, signal_fd, waker);
   if (err != 0) {
-    ag_py_error(err, "Guest");
-    return -1;
+    Py_DECREF(self);
+    return ag_py_error(err, what);
   }
   self->backend_fd = fd;
   self->started = 1;
-  return 0;
+  return (PyObject *) self;
+}
+
+static PyObject *guest_threadless(PyObject *cls, PyObject *args,
+                                  PyObject *kwds) {
+  static char *kwlist[] = {"backend_fd", "watcher", NULL};
+  static const char what[] = "Guest.threadless";
+  GuestObject *self;
+  PyObject *obj;
+  PyObject *capsule;
+  ag_watcher_t *watcher;
+  Py_ssize_t fd;
+  int err;
+
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "nO:threadless", kwlist, &fd,
+                                   &obj))
+    return NULL;
+  self = guest_alloc(cls, fd, what);
+  if (self == NULL)
+    return NULL;
+  watcher = ag_py_get_watcher(obj, what, &capsule);
+  if (watcher == NULL) {
+    Py_DECREF(self);
+    return NULL;
+  }
+  self->capsule = capsule;
+  err = ag_guest_init_threadless(&self->g, watcher);
+  if (err != 0) {
+    Py_DECREF(self);
+    return ag_py_error(err, what);
+  }
+  self->threadless = 1;
+  self->backend_fd = fd;
+  self->started = 1;
+  return (PyObject *) self;
 }
 
 /* Stops and joins the backend thread.  The thread may be waiting for the
@@ -365,8 +240,14 @@ static PyObject *guest_get_state(PyObject *op, void *Py_UNUSED(c)) {
   return PyUnicode_FromString(names[atomic_load(&self->g.state)]);
 }
 
-static PyObject *guest_get_threadless(PyObject *op, void *Py_UNUSED(c)) {
-  return PyBool_FromLong(((GuestObject *) op)->threadless);
+/* `threadless` names both the classmethod Guest.threadless(...) and, on an
+ * instance, whether it is one: the class's attribute is the classmethod,
+ * and an instance answers the bool itself. */
+static PyObject *guest_getattro(PyObject *op, PyObject *name) {
+  if (PyUnicode_Check(name) && PyUnicode_GET_LENGTH(name) == 10 &&
+      PyUnicode_CompareWithASCIIString(name, "threadless") == 0)
+    return PyBool_FromLong(((GuestObject *) op)->threadless);
+  return PyObject_GenericGetAttr(op, name);
 }
 
 static PyObject *guest_get_posts(PyObject *op, void *Py_UNUSED(c)) {
@@ -380,28 +261,19 @@ static PyObject *guest_get_polls(PyObject *op, void *Py_UNUSED(c)) {
 }
 
 static int guest_traverse(PyObject *op, visitproc visit, void *arg) {
-  GuestObject *self;
-
-  self = (GuestObject *) op;
   Py_VISIT(Py_TYPE(op));
-  Py_VISIT(self->py_waker.post);
-  Py_VISIT(self->py_waker.tick);
-  Py_VISIT(self->native_waker);
-  Py_VISIT(self->py_watcher.obj);
-  return 0;
+  /* The capsule is not the GC's; the object it owns is. */
+  return ag_py_capsule_traverse(((GuestObject *) op)->capsule, visit, arg);
 }
 
 static int guest_clear(PyObject *op) {
   GuestObject *self;
 
   self = (GuestObject *) op;
-  /* The backend thread uses post and tick: stop it before dropping them. */
+  /* The backend thread uses the waker: stop it before dropping it. */
   if (guest_close_impl(self) < 0)
     PyErr_WriteUnraisable(op);
-  Py_CLEAR(self->py_waker.post);
-  Py_CLEAR(self->py_waker.tick);
-  Py_CLEAR(self->native_waker);
-  Py_CLEAR(self->py_watcher.obj);
+  Py_CLEAR(self->capsule);
   return 0;
 }
 
@@ -416,6 +288,22 @@ static void guest_dealloc(PyObject *op) {
 }
 
 static PyMethodDef guest_methods[] = {
+    {"threaded", (PyCFunction) (void (*)(void)) guest_threaded,
+     METH_CLASS | METH_VARARGS | METH_KEYWORDS,
+     "threaded(backend_fd, waker, *, signal_fd=-1)\n--\n\n"
+     "A backend thread waiting on backend_fd (and signal_fd, if >= 0) in\n"
+     "lockstep with the host, waking it through waker._ag_waker: a\n"
+     "CallbackWaker, or a TclWaker, GLibWaker or Win32Waker made without\n"
+     "fds."},
+    {"threadless", (PyCFunction) (void (*)(void)) guest_threadless,
+     METH_CLASS | METH_VARARGS | METH_KEYWORDS,
+     "threadless(backend_fd, watcher)\n--\n\n"
+     "No thread: the host watches backend_fd (and its signal fd) itself\n"
+     "through watcher._ag_watcher (a CallbackWatcher, or a TclWaker or\n"
+     "GLibWaker made with fds) and runs the tick when one is readable or\n"
+     "the deadline passes.\n"
+     "On a Guest, `threadless` is instead True or False: whether it was\n"
+     "made so (the host watches; no backend thread)."},
     {"arm", guest_arm, METH_O,
      "arm(timeout)\n--\n\nHost thread, after a tick: let the backend thread "
      "wait for the\nbackend fd or `timeout` seconds (None: no deadline)."},
@@ -436,8 +324,6 @@ static PyMethodDef guest_methods[] = {
 
 static PyGetSetDef guest_getset[] = {
     {"state", guest_get_state, NULL, "Lockstep state, as a string.", NULL},
-    {"threadless", guest_get_threadless, NULL,
-     "True in threadless mode (the host watches; no backend thread).", NULL},
     {"posts", guest_get_posts, NULL, "Wake-ups delivered to the host.", NULL},
     {"polls", guest_get_polls, NULL, "Waits started by the backend thread.",
      NULL},
@@ -446,18 +332,12 @@ static PyGetSetDef guest_getset[] = {
 
 static PyType_Slot guest_slots[] = {
     {Py_tp_doc,
-     "Guest(backend_fd, post, tick=None, *, signal_fd=-1)\n--\n\n"
-     "A backend thread waiting on backend_fd (and signal_fd, if given) in\n"
-     "lockstep with the host.\n"
-     "post is a native waker (TclWaker, _glib.GLibWaker), or\n"
-     "run_sync_soon_threadsafe: the thread then\n"
-     "calls post(tick) (taking the GIL for that call only).\n\n"
-     "Threadless mode (no thread): post is a native watcher (an object\n"
-     "with `_ag_watcher`), or a non-callable object with watch(timeout),\n"
-     "fire_soon() and unwatch() that watches backend_fd and signal_fd\n"
-     "itself and runs the tick when either is readable or the timeout\n"
-     "passes."},
-    {Py_tp_init, guest_init},
+     "A backend thread (or the host's own watcher) in lockstep with the\n"
+     "host.  Made by Guest.threaded(backend_fd, waker, *, signal_fd=-1) or\n"
+     "Guest.threadless(backend_fd, watcher); Guest() itself raises\n"
+     "TypeError."},
+    {Py_tp_new, guest_new},
+    {Py_tp_getattro, guest_getattro},
     {Py_tp_dealloc, guest_dealloc},
     {Py_tp_traverse, guest_traverse},
     {Py_tp_clear, guest_clear},
