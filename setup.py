@@ -130,8 +130,9 @@ def glib_extension():
     includes, libraries, library_dirs = found
     return [Extension(
         "asyncio_guest._glib",
-        sources=[CORE + "glibmodule.c", CORE + "glue.c", CORE + "waker-glib.c"],
-        depends=[CORE + h for h in HEADERS],
+        sources=[CORE + "glibmodule.c", CORE + "glue.c", CORE + "waker-glib.c",
+                 CORE + "watcher-glib.c"],
+        depends=[CORE + h for h in HEADERS + ["waker-glib.h"]],
         include_dirs=includes,
         libraries=libraries,
         library_dirs=library_dirs,
@@ -165,12 +166,12 @@ def extension():
         sources.append("waker-tcl-none.c")
     else:
         includes, stub_lib = tcl
-        sources.append("waker-tcl.c")
+        sources += ["waker-tcl.c", "watcher-tcl.c"]
         objects = [stub_lib]
     return Extension(
         "asyncio_guest._core",
         sources=[CORE + s for s in sources],
-        depends=[CORE + h for h in HEADERS],
+        depends=[CORE + h for h in HEADERS + ["waker-tcl.h"]],
         include_dirs=includes,
         extra_compile_args=cflags(),
         extra_link_args=sanitize_flags(),
