@@ -125,8 +125,8 @@ test-tsan: venv
 	rm -f build/san-report.*
 	$(XVFB) env $(TSAN_ENV) $(PY) tests/sanitizers/check.py tsan
 	$(XVFB) env $(TSAN_ENV) $(PY) -m pytest -q -p no:cacheprovider \
-	  tests/test_guest.py tests/test_guest_errors.py tests/test_guest_reentry.py \
-	  tests/test_guest_io.py -k "not test_subprocesses"; \
+	  tests/test_core.py tests/test_guest.py tests/test_guest_errors.py \
+	  tests/test_guest_reentry.py tests/test_guest_io.py -k "not test_subprocesses"; \
 	  status=$$?; $(PY) tests/sanitizers/reports.py build/san-report.* && exit $$status
 	$(XVFB) env ASYNCIO_GUEST_MODE=thread $(TSAN_ENV) $(PY) -m pytest -q \
 	  -p no:cacheprovider tests/test_tk.py tests/test_qt.py tests/test_gtk.py \

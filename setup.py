@@ -30,6 +30,8 @@ import sysconfig
 from setuptools import Extension, setup
 
 CORE = "src/asyncio_guest/_core/"
+# Every extension depends on these (a change rebuilds them all).
+HEADERS = ["guest.h", "errors.h", "glue.h", "core.h"]
 BACKENDS = {
     "linux": ["backend-epoll.c", "thread-posix.c"],
     # Untested on these systems (no CI there); see docs/design.md.
@@ -128,8 +130,9 @@ def glib_extension():
     includes, libraries, library_dirs = found
     return [Extension(
         "asyncio_guest._glib",
-        sources=[CORE + "glibmodule.c", CORE + "waker-glib.c"],
-        depends=[CORE + "guest.h"],
+        sources=[CORE + "glibmodule.c", CORE + "glue.c", CORE + "waker-glib.c",
+                 CORE + "watcher-glib.c"],
+        depends=[CORE + h for h in HEADERS + ["waker-glib.h"]],
         include_dirs=includes,
         libraries=libraries,
         library_dirs=library_dirs,
@@ -144,8 +147,8 @@ def win32_extension():
         return []
     return [Extension(
         "asyncio_guest._win32",
-        sources=[CORE + "win32module.c", CORE + "waker-win32.c"],
-        depends=[CORE + "guest.h", CORE + "errno-win32.h"],
+        sources=[CORE + "win32module.c", CORE + "glue.c", CORE + "waker-win32.c"],
+        depends=[CORE + h for h in HEADERS + ["errno-win32.h"]],
         libraries=["user32"],
         extra_compile_args=cflags(),
         extra_link_args=sanitize_flags(),
@@ -153,7 +156,9 @@ def win32_extension():
 
 
 def extension():
-    sources = ["module.c", "guest.c", "loop-uv.c"]
+    sources = ["module.c", "type-guest.c", "type-wakehook.c",
+               "type-tclwaker.c", "type-uvloopview.c", "type-callbackwaker.c",
+               "type-callbackwatcher.c", "glue.c", "guest.c", "loop-uv.c"]
     sources += platform_sources()
     tcl = tcl_config()
     includes, objects = [], []
@@ -161,12 +166,12 @@ def extension():
         sources.append("waker-tcl-none.c")
     else:
         includes, stub_lib = tcl
-        sources.append("waker-tcl.c")
+        sources += ["waker-tcl.c", "watcher-tcl.c"]
         objects = [stub_lib]
     return Extension(
         "asyncio_guest._core",
         sources=[CORE + s for s in sources],
-        depends=[CORE + "guest.h"],
+        depends=[CORE + h for h in HEADERS + ["waker-tcl.h"]],
         include_dirs=includes,
         extra_compile_args=cflags(),
         extra_link_args=sanitize_flags(),

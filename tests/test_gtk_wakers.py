@@ -28,7 +28,7 @@ import gi
 gi.require_version("GLib", "2.0")
 from gi.repository import GLib  # noqa: E402
 
-from asyncio_guest import _glib, gtk as guest_gtk  # noqa: E402
+from asyncio_guest import _core, _glib, gtk as guest_gtk  # noqa: E402
 
 from guest_helpers import guest_threads, tids  # noqa: E402
 
@@ -142,14 +142,12 @@ def test_glib_waker_wakes_a_blocked_context_from_another_thread() -> None:
     the same C function, via a Guest whose backend fd becomes readable."""
     import socket
 
-    from asyncio_guest import _core
-
     ctx = GLib.MainContext.default()
     fired: list[int] = []
     waker = _glib.GLibWaker(lambda: fired.append(threading.get_ident()))
     a, b = socket.socketpair()
     try:
-        guest = _core.Guest(a.fileno(), waker)
+        guest = _core.Guest.threaded(a.fileno(), waker)
         guest.arm(None)
         t = threading.Timer(0.05, lambda: b.send(b"x"))
         t.start()
@@ -362,5 +360,8 @@ def test_threadless_needs_the_native_waker() -> None:
         assert w.threadless
         with pytest.raises(AttributeError):
             w._ag_waker  # noqa: B018
+        assert "watcher" in repr(w._ag_watcher)
+        with pytest.raises(TypeError, match="GLibWaker has no _ag_waker"):
+            _core.Guest.threaded(0, w)
     finally:
         w.close()

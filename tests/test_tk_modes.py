@@ -127,3 +127,36 @@ def test_bad_mode_and_fds_are_refused(tk_root: tkinter.Tk) -> None:
     assert w.threadless
     w.close()
     assert not _core.TclWaker(addr, "set x 1").threadless
+
+
+def test_tcl_waker_capsules(tk_root: tkinter.Tk) -> None:
+    """A TclWaker made with fds is a watcher (for Guest.threadless), one
+    without is a waker (for Guest.threaded); the other capsule is refused
+    clearly, and so is either once closed."""
+    addr = tk_root.tk.interpaddr()
+    watcher = _core.TclWaker(addr, "set x 1", fds=[0])
+    waker = _core.TclWaker(addr, "set x 1")
+    try:
+        assert "watcher" in repr(watcher._ag_watcher)
+        assert "waker" in repr(waker._ag_waker)
+        with pytest.raises(AttributeError, match="threadless TclWaker has no "
+                                                 "_ag_waker"):
+            watcher._ag_waker  # noqa: B018
+        with pytest.raises(AttributeError, match="TclWaker without fds has "
+                                                 "no _ag_watcher"):
+            waker._ag_watcher  # noqa: B018
+        with pytest.raises(TypeError, match="Guest.threaded: .*TclWaker has no "
+                                            "_ag_waker"):
+            _core.Guest.threaded(0, watcher)
+        with pytest.raises(TypeError, match="Guest.threadless: .*TclWaker has "
+                                            "no _ag_watcher"):
+            _core.Guest.threadless(0, waker)
+    finally:
+        watcher.close()
+        waker.close()
+    with pytest.raises(RuntimeError, match="TclWaker._ag_waker: the waker is "
+                                           "closed"):
+        waker._ag_waker  # noqa: B018
+    with pytest.raises(RuntimeError, match="TclWaker.post_soon: the waker is "
+                                           "closed"):
+        waker.post_soon()

@@ -1,6 +1,7 @@
-"""Type stubs for the C core (src/asyncio_guest/_core/module.c)."""
+"""Type stubs for the C core (src/asyncio_guest/_core/: module.c and one
+type-*.c per type)."""
 
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Sequence, overload
 
 TCL_VERSION: str
 
@@ -8,26 +9,57 @@ def monotonic_ns() -> int: ...
 
 class TclWaker:
     """Native Tk waker: the backend thread queues a Tcl event to the
-    interpreter's thread; its proc evaluates ``command``."""
+    interpreter's thread; its proc evaluates ``command``.  Made with ``fds``:
+    a threadless watcher (Tcl file handlers and a timer)."""
 
     def __init__(self, interpaddr: int, command: str, *,
                  fds: Optional[Sequence[int]] = ...) -> None: ...
     @property
     def threadless(self) -> bool: ...
+    @property
+    def _ag_waker(self) -> Any: ...  # thread mode; AttributeError otherwise
+    @property
+    def _ag_watcher(self) -> Any: ...  # made with fds; AttributeError otherwise
     def post_soon(self) -> None: ...
     def close(self) -> None: ...
 
-class Guest:
-    """A backend thread waiting on ``backend_fd`` in lockstep with the host."""
+class CallbackWaker:
+    """For each wake-up, the backend thread takes the GIL and calls
+    ``post(tick)`` (``run_sync_soon_threadsafe``)."""
 
-    def __init__(
-        self,
-        backend_fd: int,
-        post: Union[TclWaker, Callable[[Callable[[], object]], object], Any],
-        tick: Optional[Callable[[], object]] = ...,
-        *,
-        signal_fd: int = ...,
-    ) -> None: ...
+    def __init__(self, post: Callable[[Callable[[], object]], object],
+                 tick: Callable[[], object]) -> None: ...
+    @property
+    def _ag_waker(self) -> Any: ...
+
+class CallbackWatcher:
+    """A threadless watcher of three callables, called on the host thread:
+    ``watch(timeout)``, ``fire_soon()``, ``unwatch()``."""
+
+    def __init__(self, watch: Callable[[Optional[float]], object],
+                 fire_soon: Callable[[], object],
+                 unwatch: Callable[[], object]) -> None: ...
+    @property
+    def _ag_watcher(self) -> Any: ...
+
+class _Threadless:
+    # Guest.threadless(backend_fd, watcher) on the class; a bool on a Guest.
+    @overload
+    def __get__(self, obj: None, owner: Any) -> Callable[[int, Any], "Guest"]: ...
+    @overload
+    def __get__(self, obj: "Guest", owner: Any) -> bool: ...
+
+class Guest:
+    """A backend thread (or the host's own watcher) in lockstep with the
+    host.  ``Guest(...)`` raises TypeError: use the two constructors."""
+
+    @classmethod
+    def threaded(cls, backend_fd: int, waker: Any, *,
+                 signal_fd: int = ...) -> "Guest": ...
+    # waker: anything with an _ag_waker capsule (CallbackWaker, TclWaker,
+    # _glib.GLibWaker, _win32.Win32Waker); watcher: anything with an
+    # _ag_watcher capsule (CallbackWatcher, TclWaker or GLibWaker with fds).
+    threadless: _Threadless
     def arm(self, timeout: Optional[float]) -> None: ...
     def begin_tick(self) -> bool: ...
     def wakeup(self) -> None: ...
@@ -35,8 +67,6 @@ class Guest:
     def close(self) -> None: ...
     @property
     def state(self) -> str: ...
-    @property
-    def threadless(self) -> bool: ...
     @property
     def posts(self) -> int: ...
     @property

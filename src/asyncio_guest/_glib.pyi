@@ -1,6 +1,7 @@
-"""Type stubs for the native GLib waker (src/asyncio_guest/_core/glibmodule.c)."""
+"""Type stubs for the native GLib waker (src/asyncio_guest/_core/glibmodule.c,
+on glue.c's native waker skeleton)."""
 
-from typing import Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 GLIB_VERSION: tuple[int, int, int]
 
@@ -21,5 +22,9 @@ class GLibWaker:
     def close(self) -> None: ...
     @property
     def threadless(self) -> bool: ...
+    @property
+    def _ag_waker(self) -> Any: ...  # thread mode
+    @property
+    def _ag_watcher(self) -> Any: ...  # made with fds
     @property
     def context_address(self) -> int: ...

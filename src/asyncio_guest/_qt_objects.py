@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any, Optional
 
-from ._corecompat import core as _core  # TEMPORARY
+from . import _core
 from ._qt_binding import Qt
 
 # QTimer.start() takes a C int of milliseconds (about 24.8 days): a later

@@ -22,7 +22,7 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any, Optional, Protocol
 
-from ._corecompat import core as _core  # TEMPORARY
+from . import _core
 
 Tick = Callable[[], None]
 Post = Callable[[Callable[[], object]], object]

@@ -1,7 +1,7 @@
 """Type stubs for the native Win32 waker (src/asyncio_guest/_core/win32module.c;
 built on Windows only)."""
 
-from typing import Callable
+from typing import Any, Callable
 
 class Win32Waker:
     """Native Win32 waker: a hidden message-only window on this thread; the
@@ -13,3 +13,5 @@ class Win32Waker:
     def close(self) -> None: ...
     @property
     def hwnd(self) -> int: ...
+    @property
+    def _ag_waker(self) -> Any: ...

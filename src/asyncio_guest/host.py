@@ -36,7 +36,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ContextManager, Optional
 
-from ._corecompat import core as _core  # TEMPORARY
+from . import _core
 from ._callbacks import async_handler
 from ._loopscope import close_if_coroutine
 from ._run import GuestRun, _by_thread, current_run, start_guest_run

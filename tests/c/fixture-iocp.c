@@ -324,7 +324,7 @@ static int test_win32_waker(void) {
   /* Closed: a late post is refused, and the window goes with the free. */
   ag_win32_waker_close(r->w);
   CHECK_EQ(ag_win32_waker_base(r->w)->post(ag_win32_waker_base(r->w)),
-           -EBADF);
+           AG_EWAKER_CLOSED);
   CHECK(!IsWindow(hwnd));
   ag_win32_waker_free(r->w);
   flag = 0;

@@ -9,7 +9,7 @@
 #                           there is no display: one test needs a window);
 #                           compile checks only: loop-uv.c and
 #                           waker-tcl-none.c with mingw-w64, win32module.c
-#                           against this Python's headers
+#                           and glue.c against this Python's headers
 #
 # `make test-c` and `make test-wine`.  A missing compiler or Wine is an
 # error, never a skip (scripts/system-deps.sh installs them).
@@ -73,8 +73,9 @@ wine_run() {
   # The Python glue of the Win32 waker: no Windows Python here, so only
   # compiled (syntax and types) against this Python's C API.
   include=$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
-  ${CC:-gcc} $CFLAGS -fsyntax-only -I"$include" "$CORE/win32module.c"
-  echo "win32module.c: compiles against the Python $("$PYTHON" -c 'import sys; print(sys.version.split()[0])') C API (not run)"
+  ${CC:-gcc} $CFLAGS -fsyntax-only -I"$include" "$CORE/win32module.c" \
+    "$CORE/glue.c"
+  echo "win32module.c, glue.c: compile against the Python $("$PYTHON" -c 'import sys; print(sys.version.split()[0])') C API (not run)"
 }
 
 case "${1:-}" in

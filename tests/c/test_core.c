@@ -9,7 +9,7 @@
  *     there afterwards, unchanged (peek, never consume), also after
  *     ag__fd_readable();
  *   - ag_guest_wakeup() while POLLING and while ARMED: a prompt post;
- *   - lockstep refusals (-EBUSY, -EALREADY);
+ *   - lockstep refusals (AG_ELOCKSTEP), and AG_ECLOSED once closed;
  *   - a failing waker is retried with a pause, and delivers once;
  *   - close joins the thread promptly from POLLING, POSTED and IDLE;
  *   - 10,000 arm/tick cycles mixing the four causes: no lost or extra post;
@@ -336,13 +336,13 @@ static int test_lockstep(void) {
   CHECK((r = rig_open()) != NULL);
   CHECK_EQ(ag_guest_begin_tick(&r->g), 0);  /* IDLE: a self-posted tick */
   CHECK_EQ(ag_guest_arm(&r->g, -1), 0);
-  CHECK_EQ(ag_guest_arm(&r->g, -1), -EALREADY);
+  CHECK_EQ(ag_guest_arm(&r->g, -1), AG_ELOCKSTEP);
   CHECK(wait_state(r, AG_POLLING, 1000));
-  CHECK_EQ(ag_guest_begin_tick(&r->g), -EBUSY);
-  CHECK_EQ(ag_guest_arm(&r->g, -1), -EALREADY);
+  CHECK_EQ(ag_guest_begin_tick(&r->g), AG_ELOCKSTEP);
+  CHECK_EQ(ag_guest_arm(&r->g, -1), AG_ELOCKSTEP);
   CHECK_EQ(ag_guest_wakeup(&r->g), 0);
   CHECK_EQ(wait_posts(&r->w, 1, 1000), 1);
-  CHECK_EQ(ag_guest_arm(&r->g, -1), -EALREADY);  /* POSTED */
+  CHECK_EQ(ag_guest_arm(&r->g, -1), AG_ELOCKSTEP);  /* POSTED */
   CHECK_EQ(ag_guest_begin_tick(&r->g), 0);
   CHECK_EQ(ag_guest_wakeup(&r->g), 0);  /* IDLE: nothing to wake */
   fx_sleep_ms(20);
@@ -378,6 +378,24 @@ static int test_post_retry(void) {
   return 0;
 }
 
+/* The core's own codes (errors.h) lie outside every errno value. */
+static int test_error_codes(void) {
+  static const int errnos[] = {EBADF, EBUSY, EALREADY, ENOTSUP, ENOSYS,
+                               EPROTO, EXDEV, EINVAL, EIO, ENOMEM,
+                               ETIMEDOUT, ECANCELED};
+  size_t i;
+
+  for (i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++) {
+    CHECK(errnos[i] > 0 && errnos[i] < 4096);
+    CHECK(!AG_IS_OWN_ERROR(-errnos[i]));
+  }
+  CHECK(AG_IS_OWN_ERROR(AG_ECLOSED));
+  CHECK(AG_IS_OWN_ERROR(AG_ELOCKSTEP));
+  CHECK(AG_IS_OWN_ERROR(AG_EUV_LAYOUT));
+  CHECK(AG_ECLOSED != AG_ELOCKSTEP);
+  return 0;
+}
+
 static int test_close(void) {
   rig_t *r;
   int64_t t0;
@@ -397,6 +415,9 @@ static int test_close(void) {
   CHECK_EQ(r->w.exits, 1);
   CHECK_EQ(r->w.posts, 0);
   ag_guest_close(&r->g);  /* idempotent */
+  CHECK_EQ(ag_guest_arm(&r->g, -1), AG_ECLOSED);
+  CHECK_EQ(ag_guest_begin_tick(&r->g), AG_ECLOSED);
+  CHECK_EQ(ag_guest_wakeup(&r->g), 0);  /* nothing to wake */
   CHECK_EQ(fx_take(r->fx), 0);
   rig_close(r);
 
@@ -522,6 +543,7 @@ static const test_case_t core_tests[] = {
     {"wakeup_polling", test_wakeup_polling},
     {"wakeup_armed", test_wakeup_armed},
     {"lockstep", test_lockstep},
+    {"error_codes", test_error_codes},
     {"post_retry", test_post_retry},
     {"close", test_close},
     {"cycles", test_cycles},

@@ -175,6 +175,9 @@ class GtkCase(Case):
         self.window.close()  # close-request (GTK 4) / delete-event (GTK 3)
 
 
+_PYGAME_EVENT: Optional[int] = None
+
+
 class PygameCase(Case):
     name = "pygame"
 
@@ -186,7 +189,13 @@ class PygameCase(Case):
         pygame.init()
         pygame.display.set_mode((64, 48))
         self.timers: list[threading.Timer] = []
-        self.event = pygame.event.custom_type()
+        # Allocated once per process: pygame.quit() resets custom_type()'s
+        # counter, so a type allocated per test would, after the first,
+        # be handed out again and could be the guest's own TICK_EVENT.
+        global _PYGAME_EVENT
+        if _PYGAME_EVENT is None:
+            _PYGAME_EVENT = pygame.event.custom_type()
+        self.event = _PYGAME_EVENT
 
     def teardown(self) -> None:
         for timer in self.timers:

@@ -7,252 +7,117 @@
  *   GLibWaker(callback, priority=0, busy_priority=200, *, fds=None)
  *       posts to the calling thread's thread-default GMainContext; each
  *       dispatch calls callback() on that thread, holding the GIL.  Given to
- *       asyncio_guest._core.Guest as its waker (through `_ag_waker`), or,
- *       made with fds, as its threadless watcher (`_ag_watcher`).
+ *       asyncio_guest._core.Guest.threaded as its waker (`_ag_waker`), or,
+ *       made with fds, to Guest.threadless as its watcher (`_ag_watcher`).
+ *
+ * The object and its shared methods are the native wakers' skeleton
+ * (glue.h); errors become exceptions in glue.c's ag_py_error.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-
-#include <errno.h>
-#include <limits.h>
-
-#include "guest.h"
+#include "glue.h"
 
 typedef struct {
   PyTypeObject *waker_type;
 } module_state;
 
-typedef struct {
-  PyObject_HEAD
-  ag_glib_waker_t *w;
-  PyObject *callback;
-} GLibWakerObject;
-
-/* The one place where a core error becomes a Python exception. */
-static PyObject *set_core_error(int err, const char *what) {
-  if (err == -EBADF) {
-    PyErr_Format(PyExc_RuntimeError, "%s: the waker is closed", what);
-  } else {
-    errno = -err;
-    PyErr_SetFromErrno(PyExc_OSError);
-  }
-  return NULL;
+/* The ops of the shared skeleton (glue.h). */
+static ag_waker_t *ops_waker(void *w) {
+  return ag_glib_waker_base(w);
 }
 
-/* Host thread, inside GLib's dispatch: the GIL may or may not be held (a
- * binding that iterates the context from Python releases it; C code may
- * not), and PyGILState_Ensure handles both. */
-static void waker_fire(void *data) {
-  GLibWakerObject *self;
-  PyGILState_STATE gstate;
-  PyObject *callback;
-  PyObject *res;
-
-  gstate = PyGILState_Ensure();
-  self = data;
-  Py_INCREF(self);  /* the callback may drop the last other reference */
-  callback = Py_XNewRef(self->callback);
-  if (callback != NULL) {
-    res = PyObject_CallNoArgs(callback);
-    if (res == NULL)
-      PyErr_WriteUnraisable(callback);  /* never into GLib */
-    Py_XDECREF(res);
-    Py_DECREF(callback);
-  }
-  Py_DECREF(self);
-  PyGILState_Release(gstate);
+static ag_watcher_t *ops_watcher(void *w) {
+  return ag_glib_watcher_base(w);
 }
+
+static int ops_post_soon(void *w) {
+  return ag_glib_waker_post_soon(w);
+}
+
+static void ops_close(void *w) {
+  ag_glib_waker_close(w);
+}
+
+static void ops_free(void *w) {
+  ag_glib_waker_free(w);
+}
+
+static const ag_py_native_ops_t glib_ops = {
+    .name = "GLibWaker",
+    .waker = ops_waker,
+    .watcher = ops_watcher,
+    .is_home = NULL,  /* GLib's calls are thread-safe */
+    .post_soon = ops_post_soon,
+    .close = ops_close,
+    .free = ops_free,
+};
 
 static int waker_init(PyObject *op, PyObject *args, PyObject *kwds) {
   static char *kwlist[] = {"callback", "priority", "busy_priority", "fds",
                            NULL};
-  GLibWakerObject *self;
+  ag_py_native_t *self;
+  ag_glib_waker_t *w;
   PyObject *callback;
   PyObject *fds_obj;
-  PyObject *seq;
   int fds[2];
   int nfds;
   int priority;
   int busy_priority;
   int err;
 
-  self = (GLibWakerObject *) op;
+  self = (ag_py_native_t *) op;
   priority = AG_GLIB_PRIORITY_DEFAULT;
   busy_priority = AG_GLIB_PRIORITY_DEFAULT_IDLE;
-  if (self->w != NULL) {
-    PyErr_SetString(PyExc_RuntimeError, "GLibWaker is already initialized");
+  if (ag_py_native_check_new(self) < 0)
     return -1;
-  }
   fds_obj = Py_None;
-  nfds = 0;
   if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|ii$O:GLibWaker", kwlist,
                                    &callback, &priority, &busy_priority,
                                    &fds_obj))
     return -1;
-  if (fds_obj != Py_None) {
-    seq = PySequence_Fast(fds_obj, "GLibWaker: fds must be a sequence");
-    if (seq == NULL)
-      return -1;
-    nfds = (int) PySequence_Fast_GET_SIZE(seq);
-    if (nfds < 1 || nfds > 2) {
-      Py_DECREF(seq);
-      PyErr_SetString(PyExc_ValueError, "GLibWaker: fds must hold 1 or 2 fds");
-      return -1;
-    }
-    for (int i = 0; i < nfds; i++) {
-      long fd = PyLong_AsLong(PySequence_Fast_GET_ITEM(seq, i));
-      if (fd == -1 && PyErr_Occurred()) {
-        Py_DECREF(seq);
-        return -1;
-      }
-      if (fd < 0 || fd > INT_MAX) {
-        Py_DECREF(seq);
-        PyErr_Format(PyExc_ValueError, "GLibWaker: bad fd %ld", fd);
-        return -1;
-      }
-      fds[i] = (int) fd;
-    }
-    Py_DECREF(seq);
-  }
+  nfds = ag_py_parse_fds(fds_obj, fds, "GLibWaker");
+  if (nfds < 0)
+    return -1;
   if (!PyCallable_Check(callback)) {
     PyErr_Format(PyExc_TypeError, "GLibWaker: callback must be callable, not %s",
                  Py_TYPE(callback)->tp_name);
     return -1;
   }
-  self->callback = Py_NewRef(callback);
+  Py_XSETREF(self->callback, Py_NewRef(callback));
+  self->ops = &glib_ops;
   err = nfds == 0
-            ? ag_glib_waker_new(priority, busy_priority, waker_fire, self,
-                                &self->w)
+            ? ag_glib_waker_new(priority, busy_priority, ag_py_native_fire,
+                                self, &w)
             : ag_glib_watcher_new(priority, busy_priority, fds, nfds,
-                                  waker_fire, self, &self->w);
+                                  ag_py_native_fire, self, &w);
   if (err != 0) {
     Py_CLEAR(self->callback);
-    set_core_error(err, "GLibWaker");
+    ag_py_error(err, "GLibWaker");
     return -1;
   }
+  self->w = w;
   return 0;
-}
-
-static PyObject *waker_post_soon(PyObject *op, PyObject *Py_UNUSED(a)) {
-  GLibWakerObject *self;
-  int err;
-
-  self = (GLibWakerObject *) op;
-  err = self->w == NULL ? -EBADF : ag_glib_waker_post_soon(self->w);
-  if (err != 0)
-    return set_core_error(err, "GLibWaker.post_soon");
-  Py_RETURN_NONE;
-}
-
-static PyObject *waker_close(PyObject *op, PyObject *Py_UNUSED(a)) {
-  GLibWakerObject *self;
-
-  self = (GLibWakerObject *) op;
-  if (self->w != NULL)
-    ag_glib_waker_close(self->w);
-  Py_RETURN_NONE;
-}
-
-static PyObject *waker_get_capsule(PyObject *op, void *Py_UNUSED(c)) {
-  GLibWakerObject *self;
-  ag_waker_t *base;
-
-  self = (GLibWakerObject *) op;
-  if (self->w == NULL)
-    return set_core_error(-EBADF, "GLibWaker._ag_waker");
-  base = ag_glib_waker_base(self->w);
-  if (base == NULL) {
-    PyErr_SetString(PyExc_AttributeError,
-                    "a threadless GLibWaker has no _ag_waker");
-    return NULL;
-  }
-  return PyCapsule_New(base, AG_WAKER_CAPSULE, NULL);
-}
-
-static PyObject *waker_get_watcher(PyObject *op, void *Py_UNUSED(c)) {
-  GLibWakerObject *self;
-  ag_watcher_t *base;
-
-  self = (GLibWakerObject *) op;
-  if (self->w == NULL)
-    return set_core_error(-EBADF, "GLibWaker._ag_watcher");
-  base = ag_glib_watcher_base(self->w);
-  if (base == NULL) {
-    PyErr_SetString(PyExc_AttributeError,
-                    "GLibWaker without fds has no _ag_watcher");
-    return NULL;
-  }
-  return PyCapsule_New(base, AG_WATCHER_CAPSULE, NULL);
-}
-
-static PyObject *waker_get_threadless(PyObject *op, void *Py_UNUSED(c)) {
-  GLibWakerObject *self;
-
-  self = (GLibWakerObject *) op;
-  return PyBool_FromLong(self->w != NULL &&
-                         ag_glib_watcher_base(self->w) != NULL);
 }
 
 static PyObject *waker_get_context(PyObject *op, void *Py_UNUSED(c)) {
-  GLibWakerObject *self;
+  ag_py_native_t *self;
 
-  self = (GLibWakerObject *) op;
+  self = (ag_py_native_t *) op;
   if (self->w == NULL)
-    return set_core_error(-EBADF, "GLibWaker.context_address");
+    return ag_py_error(AG_EWAKER_CLOSED, "GLibWaker.context_address");
   return PyLong_FromVoidPtr(ag_glib_waker_context(self->w));
 }
 
-static int waker_traverse(PyObject *op, visitproc visit, void *arg) {
-  Py_VISIT(Py_TYPE(op));
-  Py_VISIT(((GLibWakerObject *) op)->callback);
-  return 0;
-}
-
-static int waker_clear(PyObject *op) {
-  GLibWakerObject *self;
-
-  self = (GLibWakerObject *) op;
-  if (self->w != NULL)
-    ag_glib_waker_close(self->w);  /* no dispatch reaches a cleared callback */
-  Py_CLEAR(self->callback);
-  return 0;
-}
-
-static void waker_dealloc(PyObject *op) {
-  GLibWakerObject *self;
-  PyTypeObject *tp;
-
-  self = (GLibWakerObject *) op;
-  tp = Py_TYPE(op);
-  PyObject_GC_UnTrack(op);
-  (void) waker_clear(op);
-  /* A Guest that posts through us holds a reference until its thread is
-   * joined: nobody can post any more. */
-  if (self->w != NULL)
-    ag_glib_waker_free(self->w);
-  self->w = NULL;
-  tp->tp_free(op);
-  Py_DECREF(tp);
-}
-
 static PyMethodDef waker_methods[] = {
-    {"post_soon", waker_post_soon, METH_NOARGS,
-     "post_soon()\n--\n\nHost thread: dispatch the callback once, at "
-     "busy_priority."},
-    {"close", waker_close, METH_NOARGS,
-     "close()\n--\n\nNo further dispatches; the sources leave the context. "
-     "Idempotent."},
+    AG_PY_NATIVE_METHODS(
+        "post_soon()\n--\n\nHost thread: dispatch the callback once, at "
+        "busy_priority.",
+        "close()\n--\n\nNo further dispatches; the sources leave the "
+        "context. Idempotent."),
     {NULL, NULL, 0, NULL},
 };
 
 static PyGetSetDef waker_getset[] = {
-    {"_ag_waker", waker_get_capsule, NULL,
-     "The C waker, as a capsule for asyncio_guest._core.Guest.", NULL},
-    {"_ag_watcher", waker_get_watcher, NULL,
-     "The C watcher (threadless), as a capsule for _core.Guest.", NULL},
-    {"threadless", waker_get_threadless, NULL,
-     "True if made with fds: the host's poll watches them (no thread).",
-     NULL},
+    AG_PY_NATIVE_WAKER_GETSET,
+    AG_PY_NATIVE_WATCHER_GETSET,
     {"context_address", waker_get_context, NULL,
      "Address of the GMainContext the waker posts to.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
@@ -270,9 +135,7 @@ static PyType_Slot waker_slots[] = {
      "source watches them in GLib's own poll and Guest drives it through\n"
      "_ag_watcher."},
     {Py_tp_init, waker_init},
-    {Py_tp_dealloc, waker_dealloc},
-    {Py_tp_traverse, waker_traverse},
-    {Py_tp_clear, waker_clear},
+    AG_PY_NATIVE_SLOTS,
     {Py_tp_methods, waker_methods},
     {Py_tp_getset, waker_getset},
     {0, NULL},
@@ -280,7 +143,7 @@ static PyType_Slot waker_slots[] = {
 
 static PyType_Spec waker_spec = {
     .name = "asyncio_guest._glib.GLibWaker",
-    .basicsize = sizeof(GLibWakerObject),
+    .basicsize = sizeof(ag_py_native_t),
     .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
              Py_TPFLAGS_IMMUTABLETYPE,
     .slots = waker_slots,

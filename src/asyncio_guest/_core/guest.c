@@ -199,11 +199,14 @@ int ag_guest_arm(ag_guest_t *g, int64_t deadline_ns) {
   int err;
   int state;
 
+  /* Closed (by this, the host thread): the mutex is gone. */
+  if (atomic_load(&g->state) == AG_CLOSED)
+    return AG_ECLOSED;
   ag__mutex_lock(&g->mu);
   state = atomic_load(&g->state);
   if (state != AG_IDLE) {
     ag__mutex_unlock(&g->mu);
-    return state == AG_CLOSED ? -EBADF : -EALREADY;
+    return state == AG_CLOSED ? AG_ECLOSED : AG_ELOCKSTEP;
   }
   if (g->watcher != NULL) {
     g->deadline_ns = deadline_ns;
@@ -238,11 +241,13 @@ int ag_guest_begin_tick(ag_guest_t *g) {
   int err;
   int state;
 
+  if (atomic_load(&g->state) == AG_CLOSED)
+    return AG_ECLOSED;  /* the mutex is gone */
   ag__mutex_lock(&g->mu);
   state = atomic_load(&g->state);
   if (state == AG_CLOSED) {
     ag__mutex_unlock(&g->mu);
-    return -EBADF;
+    return AG_ECLOSED;
   }
   if (g->watcher != NULL) {
     /* Threadless: the host's watcher fired (ARMED), or a wakeup asked it to
@@ -259,7 +264,7 @@ int ag_guest_begin_tick(ag_guest_t *g) {
     /* A tick the backend did not post while it polls: the two would race
      * for the loop.  The caller treats this as "not my turn". */
     ag__mutex_unlock(&g->mu);
-    return -EBUSY;
+    return AG_ELOCKSTEP;
   }
   atomic_store(&g->state, AG_IDLE);
   err = g->poll_error;
@@ -272,6 +277,9 @@ int ag_guest_wakeup(ag_guest_t *g) {
   int err;
 
   err = 0;
+  /* Closed: the mutex is gone (a wakeup must not race with close()). */
+  if (atomic_load(&g->state) == AG_CLOSED)
+    return 0;
   ag__mutex_lock(&g->mu);
   if (g->watcher != NULL) {
     /* Threadless (host thread): an ARMED watcher may wait for a stale

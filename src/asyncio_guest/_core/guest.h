@@ -10,19 +10,26 @@
  *   waker-<host>.c     "tell the host thread to run a tick": Tcl (built
  *                      into _core), GLib (its own extension, _glib, built
  *                      where GLib's headers exist).
- *   module.c           the Python glue: types, argument checks, and the one
- *                      place where a negative errno becomes a Python error.
- *   glibmodule.c       the same for asyncio_guest._glib.
+ *   module.c, type-*.c the Python glue of asyncio_guest._core: the module
+ *                      and one file per type (core.h lists them).
+ *   glibmodule.c       the same for asyncio_guest._glib (win32module.c:
+ *                      asyncio_guest._win32).
+ *   glue.c             what the glue of the three shares, among it the one
+ *                      place where a core error becomes a Python exception.
+ *   errors.h           the core's own error codes.
  *
- * Naming follows libuv: ag_ is callable from module.c, ag__ is internal to
+ * Naming follows libuv: ag_ is callable from the glue, ag__ is internal to
  * the core, static helpers carry no prefix.  Every function that can fail
- * returns 0 or a negative errno value.
+ * returns 0, a negative errno value (a real OS failure), or one of the
+ * core's own codes (errors.h).
  */
 #ifndef ASYNCIO_GUEST_GUEST_H
 #define ASYNCIO_GUEST_GUEST_H
 
 #include <stdatomic.h>
 #include <stdint.h>
+
+#include "errors.h"
 
 /* ---- backend-<os>.c: the per-platform poller ---------------------------- */
 
@@ -124,7 +131,7 @@ struct ag_waker_s {
    * must not turn into a hang or a busy loop). */
   int (*post)(ag_waker_t *w);
   /* Optional, on the backend thread: set up / tear down per-thread state
-   * (the Python waker keeps one thread state for the thread's lifetime). */
+   * (CallbackWaker keeps one thread state for the thread's lifetime). */
   int (*thread_start)(ag_waker_t *w);
   void (*thread_exit)(ag_waker_t *w);
   /* Optional, on the host thread, called by ag_guest_arm() before the backend
@@ -160,8 +167,9 @@ struct ag_watcher_s {
 typedef struct ag_tcl_waker_s ag_tcl_waker_t;
 
 /* Host (interpreter) thread.  interp is a Tcl_Interp* (tkapp.interpaddr()).
- * -EPROTONOSUPPORT: the Tcl stubs table did not accept the interpreter;
- * -ENOTSUP: that Tcl is not built with threads. */
+ * AG_ETCL_STUBS: the Tcl stubs table did not accept the interpreter;
+ * AG_ETCL_NOTHREADS: that Tcl is not built with threads (AG_ETCL_NONE in a
+ * build without Tcl: waker-tcl-none.c). */
 int ag_tcl_waker_new(void *interp, const char *command, ag_tcl_waker_t **out);
 /* Threadless mode: Tcl file handlers on fds (1 or 2) and a Tcl timer. */
 int ag_tcl_watcher_new(void *interp, const char *command, const int *fds,
@@ -179,13 +187,17 @@ int ag_tcl_waker_post_soon(ag_tcl_waker_t *w);
 /* Host thread: no further ticks; frees once no queued event refers to it. */
 void ag_tcl_waker_close(ag_tcl_waker_t *w);
 
-/* A waker made by another extension (asyncio_guest._glib) reaches the Guest
- * as a PyCapsule with this name holding its ag_waker_t*, taken from the
- * waker object's `_ag_waker` attribute; the Guest keeps a reference to that
- * object until its backend thread is joined. */
-#define AG_WAKER_CAPSULE "asyncio_guest._core.waker.v1"
-/* Likewise a native watcher (threadless mode), from `_ag_watcher`. */
-#define AG_WATCHER_CAPSULE "asyncio_guest._core.watcher.v1"
+/* The one wake seam: every waker reaches _core.Guest.threaded as a
+ * PyCapsule with this name holding its ag_waker_t*, taken from the waker
+ * object's `_ag_waker` attribute (CallbackWaker, TclWaker, and those of the
+ * other extensions: GLibWaker, Win32Waker).  The capsule's context is a
+ * strong reference to that object (glue.c's ag_py_capsule_new), so the
+ * Guest, which holds the capsule until its backend thread is joined, keeps
+ * the waker alive. */
+#define AG_WAKER_CAPSULE "asyncio_guest._core.waker.v2"
+/* Likewise a watcher (threadless mode, Guest.threadless), from
+ * `_ag_watcher` (CallbackWatcher; TclWaker and GLibWaker made with fds). */
+#define AG_WATCHER_CAPSULE "asyncio_guest._core.watcher.v2"
 
 /* ---- waker-glib.c: the native GLib waker --------------------------------- */
 
@@ -254,7 +266,7 @@ typedef struct ag_uv_s {
 } ag_uv_t;
 
 /* Locates the uv_loop_t of a uvloop.Loop and checks it against the backend
- * fd the loop reports.  -EPROTO: the layout is not the one we know. */
+ * fd the loop reports.  AG_EUV_LAYOUT: the layout is not the one we know. */
 int ag_uv_attach(ag_uv_t *u, void *loop_obj, int backend_fd);
 /* The Loop's `_ready` deque (borrowed; the caller checks its type). */
 void *ag_uv_ready_queue(const ag_uv_t *u);
@@ -312,11 +324,13 @@ int ag_guest_init(ag_guest_t *g, intptr_t backend, int extra_fd,
 int ag_guest_init_threadless(ag_guest_t *g, ag_watcher_t *watcher);
 
 /* Host thread, after a tick: wait for backend_fd or the deadline
- * (deadline_ns < 0: none).  Only valid in IDLE. */
+ * (deadline_ns < 0: none).  Only valid in IDLE: AG_ELOCKSTEP otherwise,
+ * AG_ECLOSED once closed. */
 int ag_guest_arm(ag_guest_t *g, int64_t deadline_ns);
 
 /* Host thread, as a tick starts: POSTED -> IDLE (IDLE stays IDLE: a tick the
- * host posted itself).  Reports a poller error seen by the thread. */
+ * host posted itself).  Reports a poller error seen by the thread.
+ * AG_ELOCKSTEP: the backend is polling (not this tick's turn); AG_ECLOSED. */
 int ag_guest_begin_tick(ag_guest_t *g);
 
 /* Any thread: make the current or next poll return now.  This is how a

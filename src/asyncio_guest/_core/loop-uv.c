@@ -10,7 +10,7 @@
  * uv/unix.h UV_LOOP_PRIVATE_FIELDS), identical on x86_64 and aarch64 Linux
  * for libuv 1.43 through 1.52 (uvloop 0.17 through 0.23).  Nothing is
  * assumed blindly: ag_uv_attach() checks each one against the live loop and
- * refuses (-EPROTO) when any check fails, and the Python side names the
+ * refuses (AG_EUV_LAYOUT) when any check fails, and the Python side names the
  * uvloop version in the error.  The checks: the backend fd read at its
  * offset equals loop._get_backend_id(); the Loop object's `_ready` field is
  * a deque; and, done from Python with a throwaway call_later on the fresh
@@ -18,7 +18,6 @@
  */
 #include "guest.h"
 
-#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -61,10 +60,10 @@ int ag_uv_attach(ag_uv_t *u, void *loop_obj, int backend_fd) {
 
   uv = field_ptr(loop_obj, LOOP_UVLOOP_OFFSET);
   if (uv == NULL)
-    return -EPROTO;
+    return AG_EUV_LAYOUT;
   memcpy(&fd, uv + UV_BACKEND_FD, sizeof(fd));
   if (fd != backend_fd)
-    return -EPROTO;
+    return AG_EUV_LAYOUT;
   u->obj = loop_obj;
   u->uv = uv;
   return 0;

@@ -14,21 +14,15 @@
  * uses, so both talk to one GLib (a test checks the process maps one).
  * This file knows no Python: `fire` is the glue's (glibmodule.c).
  *
- * Threadless mode (ag_glib_watcher_new): no backend thread at all.  The tick
- * source also holds the backend fd (and the signal fd) through
- * g_source_add_unix_fd, so GLib's own poll() in the host thread watches
- * them; watch() turns their G_IO_IN on and sets the ready time to the
- * loop's deadline, unwatch() turns both off while the tick runs.
+ * Threadless mode (ag_glib_watcher_new) is in watcher-glib.c; waker-glib.h
+ * is what the two share.
  */
-#include <glib.h>
+#include "waker-glib.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <stddef.h>
-#include <stdatomic.h>
 #include <stdlib.h>
-
-#include "guest.h"
 
 static_assert(AG_GLIB_PRIORITY_DEFAULT == G_PRIORITY_DEFAULT,
               "G_PRIORITY_DEFAULT");
@@ -39,20 +33,6 @@ typedef struct {
   GSource source;  /* must be first */
   ag_glib_waker_t *w;
 } tick_source_t;
-
-struct ag_glib_waker_s {
-  ag_waker_t base;  /* must be first */
-  ag_watcher_t watcher;  /* threadless mode */
-  int threadless;
-  gpointer fd_tags[2];
-  int nfds;
-  atomic_int closed;
-  GMainContext *context;
-  GSource *tick;
-  GSource *busy;
-  void (*fire)(void *data);
-  void *data;
-};
 
 /* Host thread, from inside g_main_context_dispatch(). */
 static gboolean tick_dispatch(GSource *source, GSourceFunc callback,
@@ -95,82 +75,9 @@ static int waker_post(ag_waker_t *base) {
 
   w = (ag_glib_waker_t *) base;
   if (atomic_load(&w->closed))
-    return -EBADF;
+    return AG_EWAKER_CLOSED;
   g_source_set_ready_time(w->tick, 0);
   return 0;
-}
-
-/* ---- threadless mode: the tick source watches the fds itself ----------- */
-
-#define WATCHER_OF(base) \
-  ((ag_glib_waker_t *) ((char *) (base) - offsetof(ag_glib_waker_t, watcher)))
-
-static void set_fd_events(ag_glib_waker_t *w, GIOCondition events) {
-  int i;
-
-  for (i = 0; i < w->nfds; i++)
-    g_source_modify_unix_fd(w->tick, w->fd_tags[i], events);
-}
-
-static int watcher_watch(ag_watcher_t *base, int64_t deadline_ns) {
-  ag_glib_waker_t *w;
-
-  w = WATCHER_OF(base);
-  if (atomic_load(&w->closed))
-    return -EBADF;
-  set_fd_events(w, G_IO_IN);
-  /* g_get_monotonic_time() is CLOCK_MONOTONIC in us, our clock; round up:
-   * firing early would find the timer not yet due. */
-  g_source_set_ready_time(w->tick,
-                          deadline_ns < 0 ? -1 : (deadline_ns + 999) / 1000);
-  return 0;
-}
-
-static int watcher_fire_soon(ag_watcher_t *base) {
-  ag_glib_waker_t *w;
-
-  w = WATCHER_OF(base);
-  if (atomic_load(&w->closed))
-    return -EBADF;
-  g_source_set_ready_time(w->tick, 0);
-  return 0;
-}
-
-static void watcher_unwatch(ag_watcher_t *base) {
-  ag_glib_waker_t *w;
-
-  w = WATCHER_OF(base);
-  if (atomic_load(&w->closed))
-    return;
-  set_fd_events(w, 0);
-  g_source_set_ready_time(w->tick, -1);
-}
-
-int ag_glib_watcher_new(int priority, int busy_priority, const int *fds,
-                        int nfds, void (*fire)(void *data), void *data,
-                        ag_glib_waker_t **out) {
-  ag_glib_waker_t *w;
-  int err;
-  int i;
-
-  if (nfds < 1 || nfds > 2)
-    return -EINVAL;
-  err = ag_glib_waker_new(priority, busy_priority, fire, data, &w);
-  if (err != 0)
-    return err;
-  w->threadless = 1;
-  w->watcher.watch = watcher_watch;
-  w->watcher.fire_soon = watcher_fire_soon;
-  w->watcher.unwatch = watcher_unwatch;
-  for (i = 0; i < nfds; i++)
-    w->fd_tags[i] = g_source_add_unix_fd(w->tick, fds[i], 0);
-  w->nfds = nfds;
-  *out = w;
-  return 0;
-}
-
-ag_watcher_t *ag_glib_watcher_base(ag_glib_waker_t *w) {
-  return w->threadless ? &w->watcher : NULL;
 }
 
 int ag_glib_waker_new(int priority, int busy_priority,
@@ -204,7 +111,7 @@ void *ag_glib_waker_context(ag_glib_waker_t *w) {
 
 int ag_glib_waker_post_soon(ag_glib_waker_t *w) {
   if (atomic_load(&w->closed))
-    return -EBADF;
+    return AG_EWAKER_CLOSED;
   g_source_set_ready_time(w->busy, 0);
   return 0;
 }

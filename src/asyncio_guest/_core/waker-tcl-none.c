@@ -3,19 +3,18 @@
  * Used by setup.py on Windows when no tclConfig.sh is found: python.org's
  * Windows installs ship Tcl/Tk's DLLs but neither its headers nor its stubs
  * library, which waker-tcl.c needs.  The rest of the core builds as usual;
- * making a TclWaker fails with -ENOSYS, which module.c reports as "built
+ * making a TclWaker fails with AG_ETCL_NONE, which glue.c reports as "built
  * without Tcl".  (UNTESTED on Windows itself: compiled with mingw-w64 only.)
  */
 #include "guest.h"
 
-#include <errno.h>
 #include <stddef.h>
 
 int ag_tcl_waker_new(void *interp, const char *command, ag_tcl_waker_t **out) {
   (void) interp;
   (void) command;
   (void) out;
-  return -ENOSYS;
+  return AG_ETCL_NONE;
 }
 
 int ag_tcl_watcher_new(void *interp, const char *command, const int *fds,
@@ -25,7 +24,7 @@ int ag_tcl_watcher_new(void *interp, const char *command, const int *fds,
   (void) fds;
   (void) nfds;
   (void) out;
-  return -ENOSYS;
+  return AG_ETCL_NONE;
 }
 
 /* No waker is ever made, so these are never reached with one. */
@@ -50,7 +49,7 @@ const char *ag_tcl_version(void) {
 
 int ag_tcl_waker_post_soon(ag_tcl_waker_t *w) {
   (void) w;
-  return -ENOSYS;
+  return AG_ETCL_NONE;
 }
 
 void ag_tcl_waker_close(ag_tcl_waker_t *w) {

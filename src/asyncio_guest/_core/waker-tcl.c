@@ -11,44 +11,15 @@
  * GIL and restores its per-thread state exactly as for any Tk callback.  A
  * proc calling Python directly would leave _tkinter's saved thread state
  * inconsistent inside a nested `update` or `wait window`.
+ *
+ * Threadless mode (Tcl file handlers and a timer, no backend thread) is in
+ * watcher-tcl.c; waker-tcl.h is what the two share.
  */
-#define USE_TCL_STUBS
-#include <tcl.h>
+#include "waker-tcl.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stddef.h>
-#include <stdatomic.h>
 #include <stdlib.h>
-
-#include "guest.h"
-
-typedef struct {
-  Tcl_Event header;  /* must be first: Tcl frees the event through it */
-  ag_tcl_waker_t *w;
-} tick_event_t;
-
-struct ag_tcl_waker_s {
-  ag_waker_t base;   /* must be first */
-  atomic_int refs;   /* the owner's, plus one per queued event or idle call */
-  int closed;        /* host thread only */
-  Tcl_Interp *interp;
-  Tcl_ThreadId thread;
-  Tcl_Obj *command;
-  /* Allocated by the host in prepare(), queued by the backend in post():
-   * the backend thread then never allocates Tcl memory (which would give it
-   * Tcl thread-local caches that live until process exit). */
-  _Atomic(tick_event_t *) spare;
-  int idle_pending;  /* post_soon: an idle callback is registered */
-  Tcl_TimerToken starve_timer;  /* post_soon's fallback, or NULL */
-  /* Threadless mode (host thread only): Tcl's notifier watches the fds. */
-  ag_watcher_t watcher;
-  int threadless;
-  int fds[2];
-  int nfds;
-  int watching;          /* file handlers exist */
-  Tcl_TimerToken timer;  /* the deadline, or NULL */
-};
 
 static void unref(ag_tcl_waker_t *w) {
   if (atomic_fetch_sub(&w->refs, 1) == 1)
@@ -58,7 +29,7 @@ static void unref(ag_tcl_waker_t *w) {
 /* Host thread: evaluate the tick command, leaving the interpreter's result
  * and error state as they were (we may be inside another command, such as
  * `update`, whose result is being built). */
-static void run_tick(ag_tcl_waker_t *w) {
+void ag__tcl_run_tick(ag_tcl_waker_t *w) {
   Tcl_Interp *interp;
   Tcl_InterpState saved;
   Tcl_Obj *command;
@@ -86,7 +57,7 @@ static int tick_event_proc(Tcl_Event *ev, int flags) {
   if (!(flags & TCL_FILE_EVENTS))
     return 0;
   w = ((tick_event_t *) ev)->w;
-  run_tick(w);
+  ag__tcl_run_tick(w);
   unref(w);
   return 1;
 }
@@ -179,111 +150,6 @@ static int waker_prepare(ag_waker_t *base) {
   return 0;
 }
 
-/* ---- threadless mode ------------------------------------------------------
- *
- * No backend thread: Tcl_CreateFileHandler on the loop's backend fd (and the
- * signal fd) plus a Tcl timer for the deadline.  Both procs evaluate the
- * tick command; the tick's begin_tick() calls unwatch(), which deletes the
- * handlers (Tcl allows that from inside the handler's own proc), and its
- * arm() calls watch() again.  (On Unix a threaded Tcl 8.6 selects on file
- * handlers in its notifier thread: the hop is Tcl's own.) */
-
-#define WATCHER_OF(base) \
-  ((ag_tcl_waker_t *) ((char *) (base) - offsetof(ag_tcl_waker_t, watcher)))
-
-static void file_proc(ClientData data, int mask) {
-  (void) mask;
-  run_tick(data);
-}
-
-static void timer_proc(ClientData data) {
-  ag_tcl_waker_t *w;
-
-  w = data;
-  w->timer = NULL;  /* Tcl has dropped it */
-  run_tick(w);
-}
-
-static void watcher_unwatch(ag_watcher_t *base) {
-  ag_tcl_waker_t *w;
-  int i;
-
-  w = WATCHER_OF(base);
-  if (w->watching) {
-    for (i = 0; i < w->nfds; i++)
-      Tcl_DeleteFileHandler(w->fds[i]);
-    w->watching = 0;
-  }
-  if (w->timer != NULL) {
-    Tcl_DeleteTimerHandler(w->timer);
-    w->timer = NULL;
-  }
-}
-
-static int watcher_watch(ag_watcher_t *base, int64_t deadline_ns) {
-  ag_tcl_waker_t *w;
-  int64_t left;
-  int ms;
-  int i;
-
-  w = WATCHER_OF(base);
-  if (w->closed)
-    return -EBADF;
-  watcher_unwatch(base);
-  for (i = 0; i < w->nfds; i++)
-    Tcl_CreateFileHandler(w->fds[i], TCL_READABLE, file_proc, w);
-  w->watching = 1;
-  if (deadline_ns >= 0) {
-    left = deadline_ns - ag__now_ns();
-    /* Round up: a timer firing early finds nothing due and re-arms. */
-    ms = left <= 0 ? 0
-         : left >= (int64_t) INT_MAX * 1000000 ? INT_MAX
-                                               : (int) ((left + 999999) / 1000000);
-    w->timer = Tcl_CreateTimerHandler(ms, timer_proc, w);
-  }
-  return 0;
-}
-
-static int watcher_fire_soon(ag_watcher_t *base) {
-  ag_tcl_waker_t *w;
-
-  w = WATCHER_OF(base);
-  if (w->closed)
-    return -EBADF;
-  /* A zero-delay timer replaces the deadline's: serviced by the next
-   * Tcl_DoOneEvent, like `after 0`. */
-  if (w->timer != NULL)
-    Tcl_DeleteTimerHandler(w->timer);
-  w->timer = Tcl_CreateTimerHandler(0, timer_proc, w);
-  return 0;
-}
-
-int ag_tcl_watcher_new(void *interp, const char *command, const int *fds,
-                       int nfds, ag_tcl_waker_t **out) {
-  ag_tcl_waker_t *w;
-  int err;
-  int i;
-
-  if (nfds < 1 || nfds > 2)
-    return -EINVAL;
-  err = ag_tcl_waker_new(interp, command, &w);
-  if (err != 0)
-    return err;
-  w->threadless = 1;
-  w->watcher.watch = watcher_watch;
-  w->watcher.fire_soon = watcher_fire_soon;
-  w->watcher.unwatch = watcher_unwatch;
-  for (i = 0; i < nfds; i++)
-    w->fds[i] = fds[i];
-  w->nfds = nfds;
-  *out = w;
-  return 0;
-}
-
-ag_watcher_t *ag_tcl_watcher_base(ag_tcl_waker_t *w) {
-  return w->threadless ? &w->watcher : NULL;
-}
-
 int ag_tcl_waker_new(void *interp_ptr, const char *command,
                      ag_tcl_waker_t **out) {
   Tcl_Interp *interp;
@@ -291,11 +157,11 @@ int ag_tcl_waker_new(void *interp_ptr, const char *command,
 
   interp = interp_ptr;
   if (Tcl_InitStubs(interp, TCL_VERSION, 0) == NULL)
-    return -EPROTONOSUPPORT;
+    return AG_ETCL_STUBS;
   /* Without threads Tcl has no Tcl_ThreadAlert worth the name, and calling
    * into it from our thread would be unsafe. */
   if (Tcl_GetVar2(interp, "tcl_platform", "threaded", TCL_GLOBAL_ONLY) == NULL)
-    return -ENOTSUP;
+    return AG_ETCL_NOTHREADS;
 
   w = calloc(1, sizeof(*w));
   if (w == NULL)
@@ -327,7 +193,7 @@ ag_waker_t *ag_tcl_waker_base(ag_tcl_waker_t *w) {
 
 int ag_tcl_waker_post_soon(ag_tcl_waker_t *w) {
   if (w->closed)
-    return -EBADF;
+    return AG_EWAKER_CLOSED;
   if (w->idle_pending)
     return 0;
   atomic_fetch_add(&w->refs, 1);
@@ -343,7 +209,7 @@ void ag_tcl_waker_close(ag_tcl_waker_t *w) {
   if (w->closed)
     return;
   if (w->threadless)
-    watcher_unwatch(&w->watcher);
+    ag__tcl_watcher_unwatch(&w->watcher);
   w->closed = 1;
   if (w->idle_pending) {
     Tcl_CancelIdleCall(idle_proc, w);

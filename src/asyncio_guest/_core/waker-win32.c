@@ -111,7 +111,7 @@ static int waker_post(ag_waker_t *base) {
 
   w = (ag_win32_waker_t *) base;
   if (atomic_load(&w->closed))
-    return -EBADF;
+    return AG_EWAKER_CLOSED;
   if (!PostMessageW(w->hwnd, WM_AG_TICK, 0, 0))
     return ag__errno_from_win32(GetLastError());  /* a full queue: retried */
   return 0;
@@ -174,7 +174,7 @@ intptr_t ag_win32_waker_hwnd(ag_win32_waker_t *w) {
 
 int ag_win32_waker_post_soon(ag_win32_waker_t *w) {
   if (atomic_load(&w->closed))
-    return -EBADF;
+    return AG_EWAKER_CLOSED;
   if (!PostMessageW(w->hwnd, WM_AG_BUSY, 0, 0))
     return ag__errno_from_win32(GetLastError());
   return 0;

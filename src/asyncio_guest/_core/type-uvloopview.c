@@ -1,0 +1,167 @@
+/* type-uvloopview.c: asyncio_guest._core.UVLoopView, a uvloop loop's libuv
+ * state (ready work, timers) read from C (loop-uv.c).
+ */
+#include "core.h"
+
+#include <string.h>
+
+typedef struct {
+  PyObject_HEAD
+  PyObject *loop;
+  ag_uv_t uv;
+} UVViewObject;
+
+static int uv_view_init(PyObject *op, PyObject *args, PyObject *kwds) {
+  static char *kwlist[] = {"loop", "backend_fd", NULL};
+  UVViewObject *self;
+  PyObject *loop;
+  PyObject *deque;
+  PyObject *ready;
+  PyTypeObject *tp;
+  int fd;
+  int err;
+
+  self = (UVViewObject *) op;
+  if (self->loop != NULL) {
+    PyErr_SetString(PyExc_RuntimeError, "UVLoopView is already initialized");
+    return -1;
+  }
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "Oi:UVLoopView", kwlist,
+                                   &loop, &fd))
+    return -1;
+  /* The fields we read are those of uvloop's Cython type, uvloop.loop.Loop
+   * (uvloop.Loop is a Python subclass of it, laid out the same up to them). */
+  for (tp = Py_TYPE(loop); tp != NULL; tp = tp->tp_base)
+    if (strcmp(tp->tp_name, "uvloop.loop.Loop") == 0)
+      break;
+  if (tp == NULL) {
+    PyErr_Format(PyExc_TypeError, "UVLoopView: expected a uvloop loop, got %s",
+                 Py_TYPE(loop)->tp_name);
+    return -1;
+  }
+  err = ag_uv_attach(&self->uv, loop, fd);
+  if (err != 0) {
+    ag_py_error(err, "UVLoopView");
+    return -1;
+  }
+  deque = PyImport_ImportModule("collections");
+  if (deque == NULL)
+    return -1;
+  Py_SETREF(deque, PyObject_GetAttrString(deque, "deque"));
+  if (deque == NULL)
+    return -1;
+  ready = ag_uv_ready_queue(&self->uv);
+  err = ready == NULL || !Py_IS_TYPE(ready, (PyTypeObject *) deque);
+  Py_DECREF(deque);
+  if (err) {
+    ag_py_error(AG_EUV_LAYOUT, "UVLoopView (Loop._ready)");
+    return -1;
+  }
+  self->loop = Py_NewRef(loop);
+  return 0;
+}
+
+static int uv_view_check(UVViewObject *self) {
+  if (self->loop == NULL) {
+    PyErr_SetString(PyExc_RuntimeError, "UVLoopView is not initialized");
+    return -1;
+  }
+  return 0;
+}
+
+/* timeout() -> 0.0 (work now), seconds to the next timer, or None (nothing
+ * scheduled). */
+static PyObject *uv_view_timeout(PyObject *op, PyObject *Py_UNUSED(a)) {
+  UVViewObject *self;
+  PyObject *ready;
+  int64_t due;
+  int64_t left;
+
+  self = (UVViewObject *) op;
+  if (uv_view_check(self) < 0)
+    return NULL;
+  ready = ag_uv_ready_queue(&self->uv);
+  if (Py_SIZE(ready) > 0 || ag_uv_pending(&self->uv))
+    return PyFloat_FromDouble(0.0);
+  due = ag_uv_next_timer_ns(&self->uv);
+  if (due < 0)
+    Py_RETURN_NONE;
+  left = due - ag__now_ns();
+  return PyFloat_FromDouble(left > 0 ? (double) left / 1e9 : 0.0);
+}
+
+static PyObject *uv_view_next_timer(PyObject *op, PyObject *Py_UNUSED(a)) {
+  UVViewObject *self;
+  int64_t due;
+
+  self = (UVViewObject *) op;
+  if (uv_view_check(self) < 0)
+    return NULL;
+  due = ag_uv_next_timer_ns(&self->uv);
+  if (due < 0)
+    Py_RETURN_NONE;
+  return PyLong_FromLongLong(due);
+}
+
+static PyObject *uv_view_time_ms(PyObject *op, PyObject *Py_UNUSED(a)) {
+  UVViewObject *self;
+
+  self = (UVViewObject *) op;
+  if (uv_view_check(self) < 0)
+    return NULL;
+  return PyLong_FromUnsignedLongLong(ag_uv_time_ms(&self->uv));
+}
+
+static int uv_view_traverse(PyObject *op, visitproc visit, void *arg) {
+  Py_VISIT(Py_TYPE(op));
+  Py_VISIT(((UVViewObject *) op)->loop);
+  return 0;
+}
+
+static int uv_view_clear(PyObject *op) {
+  Py_CLEAR(((UVViewObject *) op)->loop);
+  return 0;
+}
+
+static void uv_view_dealloc(PyObject *op) {
+  PyTypeObject *tp;
+
+  tp = Py_TYPE(op);
+  PyObject_GC_UnTrack(op);
+  (void) uv_view_clear(op);
+  tp->tp_free(op);
+  Py_DECREF(tp);
+}
+
+static PyMethodDef uv_view_methods[] = {
+    {"timeout", uv_view_timeout, METH_NOARGS,
+     "timeout()\n--\n\n0.0 if the loop has work now, else seconds until "
+     "its next timer,\nor None."},
+    {"next_timer", uv_view_next_timer, METH_NOARGS,
+     "next_timer()\n--\n\nDue time of the earliest libuv timer, in "
+     "monotonic ns, or None."},
+    {"time_ms", uv_view_time_ms, METH_NOARGS,
+     "time_ms()\n--\n\nlibuv's cached loop time, in ms."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot uv_view_slots[] = {
+    {Py_tp_doc,
+     "UVLoopView(loop, backend_fd)\n--\n\n"
+     "Reads a uvloop.Loop's libuv state (ready work, timers) from C.\n"
+     "Refuses a loop whose layout does not match (RuntimeError)."},
+    {Py_tp_init, uv_view_init},
+    {Py_tp_dealloc, uv_view_dealloc},
+    {Py_tp_traverse, uv_view_traverse},
+    {Py_tp_clear, uv_view_clear},
+    {Py_tp_methods, uv_view_methods},
+    {0, NULL},
+};
+
+PyType_Spec ag_uvloopview_spec = {
+    .name = "asyncio_guest._core.UVLoopView",
+    .basicsize = sizeof(UVViewObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
+             Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = uv_view_slots,
+};
