@@ -9,7 +9,9 @@
  *                      build (setup.py), never by #ifdef.
  *   waker-<host>.c     "tell the host thread to run a tick": Tcl (built
  *                      into _core), GLib (its own extension, _glib, built
- *                      where GLib's headers exist).
+ *                      where GLib's headers exist), Win32 (_win32);
+ *                      watcher-<host>.c: the same host watching the fds
+ *                      itself (threadless mode).
  *   module.c, type-*.c the Python glue of asyncio_guest._core: the module
  *                      and one file per type (core.h lists them).
  *   glibmodule.c       the same for asyncio_guest._glib (win32module.c:
@@ -158,7 +160,7 @@ struct ag_watcher_s {
   void (*unwatch)(ag_watcher_t *w);
 };
 
-/* ---- waker-tcl.c: the native Tk waker ---------------------------------- */
+/* ---- waker-tcl.c, watcher-tcl.c: the native Tk waker -------------------- */
 
 /* Wakes the thread that owns a Tcl interpreter with Tcl_ThreadQueueEvent +
  * Tcl_ThreadAlert (no GIL needed); the event proc evaluates `command`, a Tcl
@@ -199,7 +201,7 @@ void ag_tcl_waker_close(ag_tcl_waker_t *w);
  * `_ag_watcher` (CallbackWatcher; TclWaker and GLibWaker made with fds). */
 #define AG_WATCHER_CAPSULE "asyncio_guest._core.watcher.v2"
 
-/* ---- waker-glib.c: the native GLib waker --------------------------------- */
+/* ---- waker-glib.c, watcher-glib.c: the native GLib waker ---------------- */
 
 /* Two persistent GSources on the calling thread's thread-default
  * GMainContext; the backend thread sets one's ready time (thread-safe, no
