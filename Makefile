@@ -91,10 +91,10 @@ define san_build
 endef
 XVFB := $(if $(DISPLAY),,xvfb-run -a)
 SAN_LOG = log_path=$(CURDIR)/build/san-report:log_exe_name=1
-ASAN_ENV = LD_PRELOAD=$$(gcc -print-file-name=libasan.so) PYTHONPATH=build/asan \
+ASAN_ENV = LD_PRELOAD=$$(gcc -print-file-name=libasan.so) PYTHONPATH=$(CURDIR)/build/asan \
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:$(SAN_LOG) \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:$(SAN_LOG)
-TSAN_ENV = LD_PRELOAD=$$(gcc -print-file-name=libtsan.so) PYTHONPATH=build/tsan \
+TSAN_ENV = LD_PRELOAD=$$(gcc -print-file-name=libtsan.so) PYTHONPATH=$(CURDIR)/build/tsan \
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:$(SAN_LOG):suppressions=$(CURDIR)/tests/sanitizers/tsan.supp
 test-sanitize: test-asan test-tsan
 

@@ -53,10 +53,11 @@ import atexit
 import threading
 import time
 import warnings
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any, Optional
 
 from . import _drivers
+from ._args import check_callable, make_coroutine
 from ._loopscope import LoopHooks, RunningLoopScope, close_if_coroutine
 from ._signals import RunSignals
 from ._wake import Post, Wake, WakerFactory, WatcherFactory
@@ -193,9 +194,9 @@ def start_guest_run(
         wake = Wake(post=run_sync_soon_threadsafe,
                     post_soon=run_sync_soon_not_threadsafe,
                     waker=waker, watcher=watcher)
-        _check_callable("done_callback", done_callback)
-        _check_callable("on_closed", on_closed, True)
-        _check_callable("loop_factory", loop_factory, True)
+        check_callable("done_callback", done_callback)
+        check_callable("on_closed", on_closed, True)
+        check_callable("loop_factory", loop_factory, True)
     except BaseException:
         close_if_coroutine(async_fn)
         raise
@@ -204,42 +205,6 @@ def start_guest_run(
                             loop_factory=loop_factory,
                             host_uses_wakeup_fd=host_uses_signal_set_wakeup_fd,
                             debug=debug))
-
-
-def _make_coroutine(async_fn: Any, args: tuple[Any, ...]) -> Coroutine[Any, Any, Any]:
-    if asyncio.iscoroutine(async_fn):
-        if args:
-            async_fn.close()
-            raise TypeError(
-                "start_guest_run: pass either a coroutine object and no "
-                "arguments, or an async function and its arguments"
-            )
-        return async_fn
-    if not callable(async_fn):
-        raise TypeError(
-            "start_guest_run: expected an async function or a coroutine, "
-            f"got {type(async_fn).__name__}"
-        )
-    coro = async_fn(*args)
-    if not asyncio.iscoroutine(coro):
-        name = getattr(async_fn, "__qualname__", repr(async_fn))
-        if hasattr(coro, "close"):
-            coro.close()
-        raise TypeError(
-            f"start_guest_run: {name}() returned {type(coro).__name__}, not "
-            "a coroutine; pass an 'async def' function"
-        )
-    return coro
-
-
-def _check_callable(name: str, value: Any, optional: bool = False) -> None:
-    if value is None and optional:
-        return
-    if not callable(value):
-        raise TypeError(
-            f"start_guest_run: {name} must be callable, "
-            f"got {type(value).__name__}"
-        )
 
 
 class _Runner:
@@ -267,7 +232,7 @@ class _Runner:
         except BaseException:
             close_if_coroutine(async_fn)
             raise
-        coro = _make_coroutine(async_fn, args)
+        coro = make_coroutine(async_fn, args)
         try:
             loop, driver = _drivers.new_loop(loop_factory)
         except BaseException:
