@@ -46,9 +46,8 @@ Needs PyGObject with GTK 3 and WebKitGTK 4.1 (Debian:
 from __future__ import annotations
 
 import asyncio
-import inspect
+import importlib.resources
 import json
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Optional, TypeVar, overload
 
@@ -71,91 +70,18 @@ except ValueError as _exc:  # pragma: no cover - depends on the machine
 from gi.repository import (  # type: ignore[import-untyped, unused-ignore]  # noqa: E402
     GLib, Gtk, WebKit2)
 
-from . import gtk as _gtk  # noqa: E402
+from .. import gtk as _gtk  # noqa: E402
+from . import _rpc  # noqa: E402
 
 __all__ = ["Window", "JSError", "run"]
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
-#: The name of the script message handler the page posts calls to.
-HANDLER = "asyncio_guest"
+HANDLER = _rpc.HANDLER
 
-# Injected at document start into every page (main frame): the `py`
-# object.  Each page gets a token; Python's replies carry it, so a reply
-# meant for a page that is gone is dropped by the next one.
-_BRIDGE_JS = r"""
-(() => {
-  if (window.py && window.py.__asyncio_guest) return;
-  const post = (m) => window.webkit.messageHandlers.%(handler)s.postMessage(m);
-  const token = %(token_expr)s;
-  const pending = new Map();
-  const listeners = new Map();
-  let next = 1;
-  const bridge = {
-    token,
-    settle(tok, id, ok, payload) {
-      if (tok !== token) return;
-      const p = pending.get(id);
-      if (!p) return;
-      pending.delete(id);
-      if (ok) { p.resolve(payload); return; }
-      const err = new Error(payload.message);
-      err.name = payload.name;
-      err.pyType = payload.type;
-      p.reject(err);
-    },
-    emit(event, data) {
-      for (const fn of Array.from(listeners.get(event) || [])) {
-        try { fn(data); } catch (e) { setTimeout(() => { throw e; }); }
-      }
-    },
-  };
-  const call = (name, args) => new Promise((resolve, reject) => {
-    let msg;
-    const id = next++;
-    try {
-      msg = JSON.stringify({token, id, name, args});
-    } catch (e) {
-      const err = new TypeError(
-        "py." + name + "(): arguments must be JSON-serializable: " + e.message);
-      err.pyType = "builtins.TypeError";
-      reject(err);
-      return;
-    }
-    pending.set(id, {resolve, reject});
-    post(msg);
-  });
-  const target = Object.assign(Object.create(null), {
-    on(event, fn) {
-      if (!listeners.has(event)) listeners.set(event, new Set());
-      listeners.get(event).add(fn);
-    },
-    off(event, fn) {
-      const set = listeners.get(event);
-      if (set) set.delete(fn);
-    },
-    __asyncio_guest: bridge,
-  });
-  // Only py's own members are not calls: `toString`, `constructor` and the
-  // rest of Object.prototype are names like any other.
-  window.py = new Proxy(target, {
-    get(t, prop) {
-      if (Object.prototype.hasOwnProperty.call(t, prop)) return t[prop];
-      if (typeof prop !== "string" || prop === "then") return undefined;
-      return (...args) => call(prop, args);
-    },
-  });
-})();
-"""
-
-
-# The head of a call message, as the bridge's JSON.stringify writes it.
-_HEAD = re.compile(r'\{"token":(?P<token>"(?:[^"\\]|\\.)*"),"id":(?P<id>\d+),'
-                   r'"name":(?P<name>"(?:[^"\\]|\\.)*"),')
-
-# What eval_js's wrapper returns for a value JSON has no text for.
-_EVAL_UNDEFINED = "~undefined"  # no JSON text starts with "~"
+_BRIDGE_JS = (importlib.resources.files(__package__) / "bridge.js"
+              ).read_text(encoding="utf-8")
 
 
 class JSError(Exception):
@@ -310,10 +236,10 @@ class Window:
             except GLib.Error as exc:
                 fut.set_exception(JSError(exc.message))
                 return
-            text = _EVAL_UNDEFINED
+            text = _rpc.EVAL_UNDEFINED
             if value is not None and not value.is_undefined():
                 text = value.to_string()
-            if text == _EVAL_UNDEFINED:
+            if text == _rpc.EVAL_UNDEFINED:
                 fut.set_result(None)
                 return
             try:
@@ -327,7 +253,7 @@ class Window:
         self.view.call_async_javascript_function(
             "const v = await (0, eval)(code);"
             "const j = JSON.stringify(v);"
-            f"return j === undefined ? {json.dumps(_EVAL_UNDEFINED)} : j;",
+            f"return j === undefined ? {json.dumps(_rpc.EVAL_UNDEFINED)} : j;",
             -1, GLib.Variant("a{sv}", {"code": GLib.Variant("s", code)}),
             None, None, None, done)
         return await fut
@@ -382,46 +308,32 @@ class Window:
             else result
         try:
             text = value.to_string()
-            msg = json.loads(text)
-            token, call_id, name, args = (msg["token"], msg["id"],
-                                          msg["name"], msg["args"])
-            if not (isinstance(token, str) and type(call_id) is int
-                    and isinstance(name, str) and isinstance(args, list)):
-                raise ValueError("bad call message")
-        except RecursionError:
-            # Valid JSON nested deeper than Python's parser goes: answer
-            # the call if its head (our bridge writes token, id, name
-            # first) says which one it is.
-            head = _HEAD.match(text)
-            if head is not None:
-                self._reply(json.loads(head["token"]), int(head["id"]),
-                            False, _error_payload(TypeError(
-                                f"py.{json.loads(head['name'])}(): the "
-                                "arguments are nested too deeply")))
-            return
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except Exception:
             return  # not from our bridge: nothing to answer
+        call = _rpc.parse_call(text)
+        if call is None:
+            return
+        if isinstance(call, _rpc.Reply):
+            self._reply(call.token, call.id, call.ok, call.payload)
+            return
+        token, call_id, name, args = call.token, call.id, call.name, call.args
         target_loop = _guest_loop()
         if target_loop is None:
-            self._reply(token, call_id, False, _error_payload(RuntimeError(
+            self._reply(token, call_id, False, _rpc.error_payload(RuntimeError(
                 f"py.{name}(): no asyncio guest run is active to run it "
                 "(not started yet, or ending)")))
             return
         fn = self._functions.get(name)
         if fn is None:
-            self._reply(token, call_id, False, _error_payload(NameError(
+            self._reply(token, call_id, False, _rpc.error_payload(NameError(
                 f"no Python function named {name!r} is exposed to this page"
                 + (f" (exposed: {', '.join(sorted(self._functions))})"
                    if self._functions else ""))))
             return
-        try:
-            inspect.signature(fn).bind(*args)
-        except TypeError as exc:
-            self._reply(token, call_id, False, _error_payload(
-                TypeError(f"py.{name}(): {exc}")))
+        refused = _rpc.check_args(fn, name, args)
+        if refused is not None:
+            self._reply(token, call_id, False, refused)
             return
-        except ValueError:
-            pass  # no signature to check (a builtin): let the call say
         task = target_loop.create_task(self._call(fn, name, args, token,
                                                   call_id))
         self._tasks.add(task)
@@ -435,37 +347,21 @@ class Window:
             # The page went away (or the run ends): nobody to answer.
             raise
         except Exception as exc:
-            self._reply(token, call_id, False, _error_payload(exc))
+            self._reply(token, call_id, False, _rpc.error_payload(exc))
             return
-        try:
-            payload = json.dumps(result)
-        except (TypeError, ValueError, RecursionError) as exc:
-            self._reply(token, call_id, False, _error_payload(TypeError(
-                f"py.{name}() returned a value that is not JSON: {exc}")))
-            return
-        self._reply(token, call_id, True, payload, raw=True)
+        ok, body = _rpc.encode_result(name, result)
+        self._reply(token, call_id, ok, body, raw=True)
 
     def _reply(self, token: str, call_id: int, ok: bool, payload: Any,
                raw: bool = False) -> None:
-        body = payload if raw else json.dumps(payload)
-        self._run_js(
-            "window.py && window.py.__asyncio_guest.settle("
-            f"{json.dumps(token)}, {call_id}, {'true' if ok else 'false'}, "
-            f"{body})")
-
-
-def _error_payload(exc: BaseException) -> dict[str, str]:
-    t = type(exc)
-    qual = t.__qualname__ if t.__module__ == "builtins" else \
-        f"{t.__module__}.{t.__qualname__}"
-    return {"name": t.__name__, "message": str(exc),
-            "type": qual if t.__module__ != "builtins" else f"builtins.{qual}"}
+        self._run_js(_rpc.settle_js(token, call_id, ok,
+                                    payload if raw else json.dumps(payload)))
 
 
 def _guest_loop() -> Optional[asyncio.AbstractEventLoop]:
     """The loop to run a page's call on: the guest run of this (the GTK)
     thread, else a loop running here."""
-    from .host import current_run
+    from ..host import current_run
 
     run = current_run()
     if run is not None:
