@@ -150,6 +150,32 @@ static int waker_prepare(ag_waker_t *base) {
   return 0;
 }
 
+static int noop_event_proc(Tcl_Event *ev, int flags) {
+  (void) ev;
+  (void) flags;
+  return 1;  /* handled: Tcl frees it */
+}
+
+/* Host thread, before any backend thread exists: go once through the path
+ * the backend thread takes (Tcl_ThreadQueueEvent + Tcl_ThreadAlert to this
+ * thread), with an event that does nothing.  Tcl creates its mutexes
+ * lazily, on first use, in memory from its own allocator; created here,
+ * before pthread_create, they are ordered before the backend thread's
+ * first use of them -- also for ThreadSanitizer, which cannot see Tcl's
+ * allocator hand reused memory to a new mutex and otherwise reports the
+ * backend thread's first lock as a race with the memory's previous use. */
+static void warm_up_thread_queue(Tcl_ThreadId thread) {
+  Tcl_Event *ev;
+
+  ev = (Tcl_Event *) Tcl_AttemptAlloc(sizeof(*ev));
+  if (ev == NULL)
+    return;  /* only a warm-up */
+  ev->proc = noop_event_proc;
+  ev->nextPtr = NULL;
+  Tcl_ThreadQueueEvent(thread, ev, TCL_QUEUE_TAIL);
+  Tcl_ThreadAlert(thread);
+}
+
 int ag_tcl_waker_new(void *interp_ptr, const char *command,
                      ag_tcl_waker_t **out) {
   Tcl_Interp *interp;
@@ -175,6 +201,7 @@ int ag_tcl_waker_new(void *interp_ptr, const char *command,
   w->command = Tcl_NewStringObj(command, -1);
   Tcl_IncrRefCount(w->command);
   Tcl_Preserve(interp);
+  warm_up_thread_queue(w->thread);
   *out = w;
   return 0;
 }
