@@ -30,6 +30,7 @@ import json
 import os
 import signal
 import sys
+import time
 from typing import Any
 
 HOST, LOOP, MODE = sys.argv[1:4]
@@ -68,12 +69,24 @@ def wakeup_fd() -> int:
     return fd
 
 
+def joined_threads() -> list[str]:
+    """guest_threads(), once the joined ones have left /proc: pthread_join
+    returns when the kernel clears the thread's tid, a moment before its
+    task is released (and /proc/self/task/<tid> goes away)."""
+    deadline = time.monotonic() + 2.0
+    found = guest_threads()
+    while found and time.monotonic() < deadline:
+        time.sleep(0.01)
+        found = guest_threads()
+    return found
+
+
 def late_report() -> None:
     now = open_fds()
     mine = set(now) - set(state.get("before", now)) - set(
         state.get("loop_fds", ()))
     print("LATE " + json.dumps({
-        "guest_threads": guest_threads(),
+        "guest_threads": joined_threads(),
         "leftover_fds": {str(fd): now[fd] for fd in sorted(mine)},
         "loop_fds": state.get("loop_fds", []),
         "wakeup_fd_before": state.get("wakeup_before"),
