@@ -186,9 +186,11 @@ class Host:
     name = "asyncio_guest host"
     default_mode = "thread"
     uses_wakeup_fd = False
+    #: The run() in progress on this host (None outside run()).
+    _outcome: Optional["_Outcome"] = None
 
     def __init__(self) -> None:
-        self._outcome: Optional[_Outcome] = None
+        self._outcome = None
 
     # -- how the guest reaches the host (start) ---------------------------
 
