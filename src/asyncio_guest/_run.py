@@ -493,10 +493,7 @@ class _Runner:
         on_closed, self._on_closed = self._on_closed, None
         if on_closed is not None:
             on_closed()  # drops the host's objects (Tk: the interpreter)
-        self._scope.leave()
-        self.driver.leave()  # and drops its references to this run
-        self._hooks.remove()
-        self.loop.close()
+        self._release_loop()
         self.signals.release()
         _live.discard(self)
         if _by_thread.get(self.host_thread) is self:
@@ -515,6 +512,16 @@ class _Runner:
         self.finished = True
         _live.discard(self)
         self.signals.release_at_exit()
+        # The loop is an ordinary, closed loop again: its pending tasks are
+        # left as they are (none can run), but nothing refuses it any more
+        # (its __del__ closes it, and a closed loop is not "running").
+        self._release_loop()
+
+    def _release_loop(self) -> None:
+        self._scope.leave()
+        self.driver.leave()  # and drops its references to this run
+        self._hooks.remove()
+        self.loop.close()
         if _by_thread.get(self.host_thread) is self:
             del _by_thread[self.host_thread]
 

@@ -20,18 +20,45 @@ import asyncio_guest
 LONG = 3600.0  # "an hour": a deadline nobody may wait for
 GUARD = 20.0  # seconds: a scenario taking this long has failed
 
-PARAMS = [pytest.param((name, mode), id=f"{name}-{mode}")
-          for name, cls in CASES.items() for mode in cls.modes]
+def params(cant: str = "") -> list[Any]:
+    """host x mode, leaving out the hosts whose ``cant`` attribute gives a
+    reason why a scenario cannot happen there (see
+    test_every_host_left_out_says_why)."""
+    return [pytest.param((name, mode), id=f"{name}-{mode}")
+            for name, cls in CASES.items() for mode in cls.modes
+            if not cant or getattr(cls, cant) is None]
 
 
-@pytest.fixture(params=PARAMS)
-def case(request: pytest.FixtureRequest, display: str) -> Any:
+def _make(request: pytest.FixtureRequest) -> Any:
     name, mode = request.param
     made: Case = CASES[name]()
     made.setup()
     made.mode = mode  # type: ignore[attr-defined]
+    return made
+
+
+@pytest.fixture(params=params())
+def case(request: pytest.FixtureRequest, display: str) -> Any:
+    made = _make(request)
     yield made
     made.teardown()
+
+
+@pytest.fixture(params=params("no_nesting"))
+def nesting_case(request: pytest.FixtureRequest, display: str) -> Any:
+    made = _make(request)
+    yield made
+    made.teardown()
+
+
+def test_every_host_left_out_says_why() -> None:
+    """A host is left out of a scenario only with a reason, and only the
+    async-framework hosts are (the hosts a program runs a loop of its own
+    inside: asyncio, Tornado, Trio)."""
+    left_out = {name: cls.no_nesting for name, cls in CASES.items()
+                if cls.no_nesting is not None}
+    assert set(left_out) == {"asyncio", "tornado", "trio"}
+    assert all(len(why) > 20 for why in left_out.values())
 
 
 def run(case: Any, main: Any, loop_factory: Any) -> Any:
@@ -184,3 +211,86 @@ def test_bad_input_is_refused_and_the_host_goes_on(case, loop_factory):
         return "still works"
 
     assert run(case, main, loop_factory) == "still works"
+
+
+# -- modal dialogs and nested host loops ---------------------------------------
+
+@pytest.mark.parametrize("how", ["modal", "pump"])
+def test_a_modal_loop_in_a_host_callback_keeps_the_guest_running(
+        nesting_case, loop_factory, loop_nesting, how):
+    """A plain host callback opens the toolkit's modal loop (a dialog's
+    exec/run/wait_window) or pumps the host loop by hand until the guest
+    has advanced: the guest's ticks are delivered by that nested loop, its
+    task advances meanwhile, never a tick inside a tick; then the callback
+    returns and the run finishes normally."""
+    case = nesting_case
+    progress = {"n": 0}
+    info: dict[str, Any] = {}
+
+    def handler() -> None:  # plain, not a guest task
+        info["before"] = progress["n"]
+        deadline = time.monotonic() + 10
+
+        def done() -> bool:
+            return (progress["n"] >= info["before"] + 20
+                    or time.monotonic() > deadline)
+        if how == "modal":
+            case.modal(done)
+        else:
+            while not done():
+                case.pump()
+        info["after"] = progress["n"]
+
+    async def main() -> int:
+        case.later(0.02, handler)
+        while "after" not in info:
+            progress["n"] += 1
+            await asyncio.sleep(0.002)
+        return progress["n"]
+
+    total = run(case, main, loop_factory)
+    assert info["after"] - info["before"] >= 20
+    assert total >= info["after"]
+    assert loop_nesting["max"] == 1
+
+
+@pytest.mark.parametrize("how", ["modal", "pump"])
+def test_a_modal_loop_in_a_coroutine_runs_host_events_but_no_tick(
+        nesting_case, loop_factory, loop_nesting, how):
+    """A coroutine opens a modal loop (or pumps the host by hand): host
+    callbacks run inside it, the guest does not tick inside its own tick
+    (its due timer waits), and it resumes once the modal loop returns."""
+    case = nesting_case
+    ran: list[str] = []
+
+    async def ticker(progress: dict[str, int]) -> None:
+        while True:
+            progress["n"] += 1
+            await asyncio.sleep(0.002)
+
+    async def main() -> tuple[list[str], int, int]:
+        progress = {"n": 0}
+        t = asyncio.create_task(ticker(progress))
+        await asyncio.sleep(0.02)
+        case.later(0, lambda: ran.append("host callback"))
+        before = progress["n"]
+        until = time.monotonic() + 0.05  # the ticker's timer comes due
+
+        def done() -> bool:
+            return bool(ran) and time.monotonic() > until
+        if how == "modal":
+            case.modal(done)
+        else:
+            while not done():
+                case.pump()
+        during = progress["n"] - before
+        await asyncio.sleep(0.02)
+        resumed = progress["n"] - before
+        t.cancel()
+        return list(ran), during, resumed
+
+    ran_inside, during, resumed = run(case, main, loop_factory)
+    assert ran_inside == ["host callback"]
+    assert during == 0  # no tick inside the tick
+    assert resumed > 0
+    assert loop_nesting["max"] == 1

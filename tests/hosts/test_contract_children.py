@@ -32,8 +32,9 @@ def test_contract_in_child(name: str, select: str, env: dict[str, str]) -> None:
     child_env = dict(os.environ, ASYNCIO_GUEST_CONTRACT_CHILD="1", **env)
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         os.path.join(HERE, "test_contract.py"), "-k", select],
-        env=child_env, capture_output=True, text=True, timeout=600)
+         os.path.join(HERE, "test_contract.py"),
+         os.path.join(HERE, "test_contract_processes.py"), "-k", select],
+        env=child_env, capture_output=True, text=True, timeout=900)
     tail = proc.stdout[-3000:] + proc.stderr[-2000:]
     assert proc.returncode == 0, f"{name}: contract failed:\n{tail}"
     assert " passed" in proc.stdout and "skipped" not in proc.stdout, tail
