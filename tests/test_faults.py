@@ -1,15 +1,9 @@
-"""Faults: a host that stops pumping, a done_callback that raises, a main
-coroutine that raises KeyboardInterrupt or SystemExit, code that tries to
-stop, close or re-run the guest loop, and host loops pumped by hand.
-
-* Abandonment runs real programs (``tests/abandon_driver.py``, a child
-  process each) that start a run and exit without finishing it: the
-  program must exit (status 0) with one ResourceWarning naming the
-  abandoned run, its backend thread joined and every fd the run opened
-  closed.
-* The rest runs in this process on the queue host and on real Tk, Qt
-  (offscreen) and GTK hosts (the session's display), both loops.
-"""
+"""Faults: a done_callback that raises, a main coroutine that raises
+KeyboardInterrupt or SystemExit, code that tries to stop, close or re-run
+the guest loop.  On the queue host and on real Tk, Qt (offscreen) and GTK
+hosts (the session's display), both loops.  (A host that stops pumping,
+and host loops pumped by hand, are scenarios of the host contract:
+tests/hosts/.)"""
 
 from __future__ import annotations
 
@@ -21,9 +15,6 @@ import asyncio  # noqa: E402
 import gc  # noqa: E402
 import importlib  # noqa: E402
 import inspect  # noqa: E402
-import json  # noqa: E402
-import signal  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
@@ -34,66 +25,12 @@ import pytest  # noqa: E402
 
 import asyncio_guest  # noqa: E402
 from guest_helpers import (  # noqa: E402
-    finish, guest_threads, no_live_run, qt_binding, start,  # noqa: F401
+    finish, guest_threads, qt_binding, start,  # noqa: F401
     wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ABANDON_DRIVER = os.path.join(HERE, "abandon_driver.py")
 GUARD_MS = 20_000  # any run in this file ends within 20 s, or fails
 LONG = 3600.0
-
-
-# -- 1. the host stops pumping: abandonment at exit ---------------------------
-
-ABANDON = ["queue-thread"] + [f"{h}-{m}" for h in ("tk", "qt", "gtk")
-                              for m in ("thread", "threadless")]
-
-
-@pytest.mark.timeout(90)
-@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
-@pytest.mark.parametrize("host_mode", ABANDON)
-def test_abandoned_run_is_closed_at_exit(display, host_mode, loop):
-    """A program starts a run, pumps its host until the guest is parked,
-    then stops pumping and exits.  The program ends by itself, status 0;
-    stderr has exactly one ResourceWarning, naming the abandoned run (the
-    program runs with -W default::ResourceWarning: Python hides that
-    category by default); the backend thread that polled meanwhile is
-    joined; every fd the run opened (those of its loop aside) is closed;
-    and the signal wake-up fd is what it was before the run."""
-    host, mode = host_mode.split("-")
-    env = dict(os.environ, DISPLAY=display, PYTHONFAULTHANDLER="1")
-    env.pop("PYTEST_CURRENT_TEST", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-W", "default::ResourceWarning", ABANDON_DRIVER,
-         host, loop, mode], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, env=env, cwd=HERE)
-    try:
-        out, err = proc.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGABRT)  # faulthandler dumps the stacks
-        out, err = proc.communicate()
-        pytest.fail(f"the program did not exit (hung at exit?)\n{out}\n{err}")
-    tail = f"stdout:\n{out}\nstderr:\n{err}"
-    assert proc.returncode == 0, tail
-    lines = out.splitlines()
-    assert len(lines) == 4 and lines[0] == "parked", tail
-    assert lines[1].startswith("threads while parked: "), tail
-    assert lines[2] == "stopped pumping" and lines[3].startswith("LATE "), tail
-    # thread mode had a backend thread to join; threadless none at all
-    assert int(lines[1].rsplit(" ", 1)[1]) == (mode == "thread"), tail
-    late = json.loads(lines[3][len("LATE "):])
-    warnings = [line for line in err.splitlines() if "Warning" in line]
-    assert len(warnings) == 1, tail
-    assert "ResourceWarning: guest run" in warnings[0], tail
-    assert "abandoned at exit" in warnings[0], tail
-    assert "Traceback" not in err and "Fatal" not in err, tail
-    assert late["guest_threads"] == [], tail
-    assert late["leftover_fds"] == {}, (
-        f"fds the run opened are still open at exit: {late['leftover_fds']}"
-        f"\n{tail}")
-    assert late["wakeup_fd_after"] == late["wakeup_fd_before"], (
-        "the signal wake-up fd was left pointing at the run's socket"
-        f"\n{tail}")
 
 
 # -- GUI hosts ----------------------------------------------------------------
@@ -124,11 +61,6 @@ class GuiHost:
         """Run the host's loop (its exec/mainloop) until ``pred()``, polled
         from a 5 ms host timer; exceptions raised out of the loop
         propagate."""
-        raise NotImplementedError
-
-    def pump(self) -> None:
-        """One iteration of the host loop, by hand, not blocking (as a
-        plain handler's "poor man's modal loop" does)."""
         raise NotImplementedError
 
     def run(self, main: Any, *args: Any, loop_factory: Any) -> Any:
@@ -184,9 +116,6 @@ class TkHost(GuiHost):
                 self.root.after_cancel(ident)
         assert pred(), "timed out"
 
-    def pump(self) -> None:
-        self.root.update()
-
 
 class QtHost(GuiHost):
     name = "qt"
@@ -234,9 +163,6 @@ class QtHost(GuiHost):
             (getattr(loop, "exec", None) or loop.exec_)()
         timer.stop()
         assert pred(), "timed out"
-
-    def pump(self) -> None:
-        self.app.processEvents()
 
 
 class GtkHost(GuiHost):
@@ -290,9 +216,6 @@ class GtkHost(GuiHost):
             if self.GLib.MainContext.default().find_source_by_id(source):
                 self.GLib.source_remove(source)
         assert pred(), "timed out"
-
-    def pump(self) -> None:
-        self.GLib.MainContext.default().iteration(False)
 
 
 @pytest.fixture(params=["tk", "qt", "gtk"])
@@ -632,82 +555,4 @@ def test_gui_callback_running_a_loop_gets_runtime_error_and_run_survives(
     assert isinstance(seen.get("error"), RuntimeError), seen
     assert message in str(seen["error"])
     assert loops[0].is_closed()
-    assert gui.errors == [] and not gui.guard_fired
-
-
-# -- 6. host loops pumped by hand (nested host loops without a dialog) --------
-
-@pytest.mark.timeout(60, method="thread")
-def test_plain_handler_pumping_the_host_keeps_guest_running(
-        gui, loop_factory, loop_nesting):
-    """A plain handler that pumps the host loop itself until the guest has
-    done something (Tk update(), Qt processEvents(), a GLib context
-    iteration: a hand-made modal loop): the guest's ticks are delivered by
-    that nested pumping, so its task advances while the handler waits,
-    never a tick inside a tick; then the handler returns and the run
-    finishes normally."""
-    progress = {"n": 0}
-    info: dict[str, Any] = {}
-
-    def handler() -> None:  # plain, not a guest task
-        info["before"] = progress["n"]
-        deadline = time.monotonic() + 10
-        while (progress["n"] < info["before"] + 20
-               and time.monotonic() < deadline):
-            gui.pump()
-            time.sleep(0.001)
-        info["after"] = progress["n"]
-
-    async def main() -> int:
-        gui.after(20, handler)
-        while "after" not in info:
-            progress["n"] += 1
-            await asyncio.sleep(0.002)
-        return progress["n"]
-
-    total = gui.run(main, loop_factory=loop_factory)
-    assert info["after"] - info["before"] >= 20
-    assert total >= info["after"]
-    assert loop_nesting["max"] == 1
-    assert gui.errors == [] and not gui.guard_fired
-
-
-@pytest.mark.timeout(60, method="thread")
-def test_coroutine_pumping_the_host_runs_host_events_but_no_tick(
-        gui, loop_factory, loop_nesting):
-    """A coroutine that pumps the host loop (Tk update(), as in
-    test_tk.py::test_update_called_from_coroutine; Qt processEvents(); a
-    GLib context iteration): host callbacks run inside the tick, the guest
-    does not tick inside its own tick (its due timer waits), and it
-    resumes afterwards."""
-    ran: list[str] = []
-    seen: dict[str, Any] = {}
-
-    async def ticker(progress: dict[str, int]) -> None:
-        while True:
-            progress["n"] += 1
-            await asyncio.sleep(0.002)
-
-    async def main() -> tuple[list[str], int, int]:
-        progress = {"n": 0}
-        t = asyncio.create_task(ticker(progress))
-        await asyncio.sleep(0.02)
-        gui.after(0, lambda: ran.append("host callback"))
-        before = progress["n"]
-        deadline = time.monotonic() + 10
-        while not ran and time.monotonic() < deadline:
-            gui.pump()  # a nested host loop iteration inside a tick
-        time.sleep(0.02)  # the ticker's timer comes due meanwhile
-        gui.pump()
-        during = progress["n"] - before
-        await asyncio.sleep(0.02)
-        seen["resumed"] = progress["n"] - before
-        t.cancel()
-        return list(ran), during, seen["resumed"]
-
-    ran_inside, during, resumed = gui.run(main, loop_factory=loop_factory)
-    assert ran_inside == ["host callback"]
-    assert during == 0  # no tick inside the tick
-    assert resumed > 0
-    assert loop_nesting["max"] == 1
     assert gui.errors == [] and not gui.guard_fired

@@ -1,18 +1,5 @@
-"""Ctrl-C and the signal wake-up fd, on the Tk, Qt and GTK hosts.
-
-Ctrl-C is a real SIGINT sent with ``os.kill`` to a real GUI program (a
-child process, ``tests/sigint_driver.py``) that runs its guest through the
-host's ``run()``: (a) while everything is idle, (b) while a coroutine spins
-in a CPU loop inside a guest tick, (c) while a plain host timer callback
-spins.  Every way, the program must end by itself, with exactly one
-``KeyboardInterrupt`` traceback on stderr and the exit status Python gives
-an uncaught ``KeyboardInterrupt`` (it dies of SIGINT: -2), after a clean
-teardown (the run's other task and the main coroutine ran their
-``finally``, the loop is closed, no backend thread is left).  The
-scenarios run in child processes three at a time, started as this module
-starts, each Tk or GTK child on an Xvfb of its own (Qt: offscreen); a
-child that does not end within ``HANG`` seconds of the signal is dumped
-(faulthandler, SIGABRT) and counts as hung.
+"""The signal wake-up fd on the Tk, Qt and GTK hosts (Ctrl-C itself is a
+scenario of the host contract: tests/hosts/test_contract_processes.py).
 
 The wake-up fd: a host that owns ``signal.set_wakeup_fd`` (a Qt program
 that set one, PyGObject's ``MainLoop.run()``) keeps it during the run, and
@@ -26,179 +13,16 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before any Qt import
 
 import asyncio  # noqa: E402
-import concurrent.futures  # noqa: E402
-import contextlib  # noqa: E402
 import importlib  # noqa: E402
-import json  # noqa: E402
-import shutil  # noqa: E402
 import signal  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
-from typing import Any, Callable, Iterator, Optional  # noqa: E402
+from typing import Any, Callable  # noqa: E402
 
 import pytest  # noqa: E402
 
 import asyncio_guest  # noqa: E402
 from guest_helpers import qt_binding  # noqa: E402
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-DRIVER = os.path.join(HERE, "sigint_driver.py")
-
-#: Seconds a child may take to end after the SIGINT (a clean teardown
-#: takes under 0.1 s here); more counts as a hang.
-HANG = 5.0
-#: Seconds a child may take to start and report "ready"/"busy".
-STARTUP = 30.0
-WORKERS = 3
-
-HOSTS = ("tk", "qt", "gtk")
-LOOPS = ("asyncio", "uvloop")
-# Every host's default mode is threadless; an idle program is also tried in
-# thread mode, where a different path (the backend thread) wakes the host.
-SCENARIOS = [f"{h}-{lp}-{w}-threadless" for h in HOSTS for lp in LOOPS
-             for w in ("idle", "tick", "callback")]
-SCENARIOS += [f"{h}-{lp}-idle-thread" for h in HOSTS for lp in LOOPS]
-
-
-@contextlib.contextmanager
-def _private_display() -> Iterator[str]:
-    """An Xvfb of the child's own: on a shared display, another client's
-    windows coming and going send this one's window X events (expose),
-    which wake its host and would hide a Ctrl-C that wakes nobody."""
-    xvfb = shutil.which("Xvfb")
-    if xvfb is None:
-        raise RuntimeError("no Xvfb: install xvfb (apt-get install xvfb)")
-    r, w = os.pipe()
-    proc = subprocess.Popen(
-        [xvfb, "-displayfd", str(w), "-screen", "0", "640x480x24",
-         "-nolisten", "tcp"], pass_fds=(w,), stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
-    os.close(w)
-    try:
-        with os.fdopen(r) as f:
-            number = f.readline().strip()
-        if not number:
-            raise RuntimeError("Xvfb did not start")
-        yield f":{number}"
-    finally:
-        proc.terminate()
-        proc.wait(5)
-
-
-def _interrupt(scenario: str) -> dict[str, Any]:
-    """Run one scenario: start the child (on a display of its own), wait
-    for its cue, send SIGINT, wait for it to end."""
-    host = scenario.split("-")[0]
-    if host == "qt":  # offscreen: no display
-        return _interrupt_on(scenario, None)
-    with _private_display() as display:
-        return _interrupt_on(scenario, display)
-
-
-def _interrupt_on(scenario: str, display: Optional[str]) -> dict[str, Any]:
-    host, loop, where, mode = scenario.split("-")
-    cue = "ready" if where == "idle" else "busy"
-    env = dict(os.environ, PYTHONFAULTHANDLER="1", PYTHONUNBUFFERED="1")
-    env.pop("DISPLAY", None)
-    if display is not None:
-        env["DISPLAY"] = display
-    env.pop("PYTEST_CURRENT_TEST", None)
-    with tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(
-            [sys.executable, DRIVER, host, loop, where, mode],
-            stdout=subprocess.PIPE, stderr=err, text=True, env=env,
-            cwd=HERE)
-        lines: list[str] = []
-        cued = threading.Event()
-
-        def read() -> None:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                lines.append(line.rstrip("\n"))
-                if line.strip() == cue:
-                    cued.set()
-            cued.set()  # end of output: no cue is coming
-
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
-        out: dict[str, Any] = {"sent": False, "hung": False}
-        if cued.wait(STARTUP) and cue in lines and proc.poll() is None:
-            time.sleep(0.05)  # the host settles into its wait / the spin
-            os.kill(proc.pid, signal.SIGINT)
-            out["sent"] = True
-            try:
-                proc.wait(HANG)
-            except subprocess.TimeoutExpired:
-                out["hung"] = True
-        if proc.poll() is None:  # hung, or never cued: dump and kill it
-            proc.send_signal(signal.SIGABRT)
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        reader.join(5)
-        assert proc.stdout is not None
-        proc.stdout.close()
-        err.seek(0)
-        out.update(rc=proc.returncode, stdout=lines, stderr=err.read())
-    return out
-
-
-@pytest.fixture(scope="module")
-def interrupted(request: pytest.FixtureRequest) -> Any:
-    """The selected scenarios, all submitted at once to a small pool (each
-    test waits for its own)."""
-    wanted = [item.callspec.params["scenario"]
-              for item in request.session.items
-              if item.name.startswith("test_ctrl_c_ends_the_program[")]
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS)
-    jobs = {s: pool.submit(_interrupt, s) for s in wanted}
-    yield jobs
-    pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _teardown_line(stdout: list[str]) -> dict[str, Any]:
-    found = [line for line in stdout if line.startswith("TEARDOWN ")]
-    assert len(found) == 1, stdout
-    report: dict[str, Any] = json.loads(found[0][len("TEARDOWN "):])
-    return report
-
-
-@pytest.mark.timeout(120)
-@pytest.mark.parametrize("scenario", SCENARIOS)
-def test_ctrl_c_ends_the_program(interrupted, scenario):
-    """SCENARIO is host-loop-where-mode (see sigint_driver.py): one SIGINT
-    ends the program with one KeyboardInterrupt traceback, Python's exit
-    status for it, and a complete teardown."""
-    out = interrupted[scenario].result(timeout=110)
-    stderr = out["stderr"]
-    tail = f"stdout: {out['stdout']}\nstderr:\n{stderr[-4000:]}"
-    assert out["sent"], f"the child never reached its cue\n{tail}"
-    assert not out["hung"], (
-        f"still running {HANG} s after SIGINT (stacks dumped below)\n{tail}")
-    assert "RETURNED" not in out["stdout"], f"run() returned\n{tail}"
-    # Python's own ending for an uncaught KeyboardInterrupt: it restores
-    # SIG_DFL and kills itself with SIGINT (so a shell sees 130).
-    assert out["rc"] == -signal.SIGINT, (
-        f"exit status {out['rc']}, expected -SIGINT\n{tail}")
-    for bad in ("Exception in Tkinter callback", "Error calling Python",
-                "never retrieved", "Exception ignored", "Fatal Python"):
-        assert bad not in stderr, f"{bad!r} on stderr\n{tail}"
-    tracebacks = stderr.count("Traceback (most recent call last)")
-    assert tracebacks == 1, f"{tracebacks} tracebacks on stderr\n{tail}"
-    assert stderr.rstrip().splitlines()[-1] == "KeyboardInterrupt", tail
-    report = _teardown_line(out["stdout"])
-    assert sorted(report["log"]) == ["main finally", "other finally"], tail
-    assert report["run_done"] is True, tail
-    assert report["loop_closed"] is True, tail
-    assert report["guest_threads"] == [], tail
-    assert report["current_run"] is False, tail
-
 
 # -- the wake-up fd -----------------------------------------------------------
 
