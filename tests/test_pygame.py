@@ -319,6 +319,30 @@ def test_run_returns_result_and_passes_other_events(pg, loop_factory):
     assert pygame.get_init()  # run() leaves pygame initialized
 
 
+def test_types_the_program_allocates_after_a_quit_are_not_the_guests(
+        pg, loop_factory):
+    """pygame.quit() restarts custom_type()'s count: the types a program
+    allocates after a quit()/init() (here 40 of them) are never
+    TICK_EVENT, and their events reach the program, not the guest."""
+    pygame.quit()
+    pygame.init()
+    pygame.display.set_mode((64, 48))
+    fresh = [pygame.event.custom_type() for _ in range(40)]
+    assert guest_pygame.TICK_EVENT not in fresh
+    got: list[Any] = []
+
+    async def main() -> str:
+        for t in fresh:
+            pygame.event.post(pygame.event.Event(t))
+            await asyncio.sleep(0)
+        await asyncio.sleep(0.02)
+        return "done"
+
+    assert guest_pygame.run(main, loop_factory=loop_factory,
+                            on_event=got.append) == "done"
+    assert [e.type for e in got if e.type in fresh] == fresh
+
+
 def test_run_reraises_main_exception(pg, loop_factory):
     class Boom(Exception):
         pass

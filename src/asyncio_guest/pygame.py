@@ -72,10 +72,14 @@ __all__ = ["TICK_EVENT", "start", "run", "process", "async_handler",
 
 T = TypeVar("T")
 
-#: The pygame event type the guest's wake-ups arrive as (allocated once, at
-#: import, with ``pygame.event.custom_type()``).  :func:`process` consumes
+#: The pygame event type the guest's wake-ups arrive as: the last user
+#: event type (``pygame.NUMEVENTS - 1``).  ``pygame.event.custom_type()``
+#: hands out types from ``USEREVENT`` upward and starts again after
+#: ``pygame.quit()``, so a type allocated by the program never equals it
+#: (one allocated from the counter at import would be handed out again to
+#: the program after a ``quit()``/``init()``).  :func:`process` consumes
 #: them; pass it to ``pygame.event.get(exclude=...)`` if you need to.
-TICK_EVENT: int = pygame.event.custom_type()
+TICK_EVENT: int = pygame.NUMEVENTS - 1
 
 # Callables waiting for the user's loop to reach an event of ours.  Appended
 # by the backend thread and by the host thread, popped by the host thread:
