@@ -811,6 +811,7 @@ def test_location_reload_while_call_in_flight_cancels_it(webview,
 
         server = await asyncio.start_server(serve, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
+        win.allowed_origins = [f"http://127.0.0.1:{port}"]
         try:
             win.load_url(f"http://127.0.0.1:{port}/")
             await win.loaded()

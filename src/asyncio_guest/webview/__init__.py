@@ -39,6 +39,23 @@ Python to the page: ``await window.eval_js(code)`` returns the value of
 the expression (through JSON; ``undefined`` is None) or raises
 :class:`JSError`.
 
+Which pages reach Python (``_page``, ``_origins``): only the app's own --
+what ``load_html``, ``load_file`` and ``serve`` show -- and the origins
+given as ``Window(allowed_origins=[...])`` get ``py``; any other page, and
+every frame inside a page, does not, and what they post to the bridge is
+refused before it is parsed (logged once, never raised).  Python issues
+each page a token and serves only the current page's.  Links, forms and
+``window.open`` to other origins follow ``Window(navigation=...)``:
+``"browser"`` (default; ``open_external(url)``, by default the desktop's
+browser), ``"block"``, or ``"allow"`` (loaded without ``py``).  Downloads
+are refused (logged).  ``expose(fn, origins=[...])`` narrows one function
+further.
+
+``window.serve(folder, name="main")`` serves an app folder as
+``app://main/...`` (MIME types from file names, 404 for a missing file,
+403 for any path that leaves the folder, ``DEFAULT_CSP`` or the app's own
+Content-Security-Policy); ``fetch()`` of app:// URLs works from the page.
+
 Needs PyGObject with GTK 3 and WebKitGTK 4.1 (Debian:
 ``gir1.2-webkit2-4.1``).  Everything here runs on the GTK thread.
 """
@@ -47,9 +64,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._origins import DEFAULT_CSP
+from ._page import NAVIGATION
 from ._rpc import HANDLER
 
-__all__ = ["Window", "JSError", "run", "HANDLER"]
+__all__ = ["Window", "JSError", "run", "HANDLER", "DEFAULT_CSP",
+           "NAVIGATION"]
 _LAZY = ("Window", "JSError", "run")
 
 if TYPE_CHECKING:
