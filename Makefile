@@ -7,7 +7,7 @@ DEMO   := $(if $(DISPLAY),$(PY) examples/tk_demo.py,xvfb-run -a $(PY) examples/t
 
 .PHONY: all system-deps venv compile debug demo demo-uvloop demo-webview test \
 	test-uvloop-versions test-sanitize test-asan test-tsan valgrind stress bench bench-hosts clean \
-	test-c test-wine
+	test-c test-wine fuzz
 
 all: compile
 
@@ -60,10 +60,19 @@ bench: compile $(VENV)/.stamp-bench
 bench-hosts: compile
 	$(XRUN) $(PY) bench/host_wake.py
 
-test: compile test-c test-wine
+test: compile test-c test-wine fuzz
 	$(PY) -m mypy --strict src/asyncio_guest
 	$(PY) -m mypy --strict --platform win32 src/asyncio_guest
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# Fuzz what a web page can send: the webview's call protocol and the app://
+# path resolver (atheris, bounded: FUZZ_RUNS inputs each, from the seeds in
+# fuzz/seeds/ copied to a scratch corpus).  A crash leaves crash-* here:
+# move it to fuzz/crashes/<target>/, where every later run (and
+# tests/test_fuzz_replay.py) replays it.
+FUZZ_RUNS ?= 200000
+fuzz: compile
+	PY=$(PY) RUNS=$(FUZZ_RUNS) sh fuzz/run.sh
 
 # The C tests of the core (tests/c): natively (epoll; the kqueue poller's
 # code over an epoll fd), and cross-built with mingw-w64 and run under Wine
