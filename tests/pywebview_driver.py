@@ -252,9 +252,71 @@ def errors() -> None:
     out["running_loop after"] = raised(gp.running_loop)
 
 
+# -- origins: a page the window navigated to cannot run the api ------------
+
+FOREIGN = """<!doctype html><body id="foreign"><script>
+window.addEventListener('pywebviewready', async () => {
+  try { window.__result = {ok: await pywebview.api.secret('foreign')}; }
+  catch (e) { window.__result = {name: e.name, message: e.message}; }
+});
+</script></body>"""
+
+HOME = """<!doctype html><body><a id="out" href="%s">out</a><script>
+window.addEventListener('pywebviewready', async () => {
+  window.__home = await pywebview.api.secret('home');
+  document.getElementById('out').click();
+});
+</script></body>"""
+
+
+class SecretApi:
+    def __init__(self) -> None:
+        self.ran: list[str] = []
+
+    async def secret(self, who: str) -> str:
+        self.ran.append(who)
+        return "the secret"
+
+
+def origins(allowed: bool) -> None:
+    import http.server
+
+    class Foreign(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = FOREIGN.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Foreign)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    foreign = f"http://127.0.0.1:{server.server_address[1]}"
+    api = SecretApi()
+    w = webview.create_window("origins", html=HOME % (foreign + "/"),
+                              js_api=gp.api(api, allowed_origins=(
+                                  [foreign] if allowed else [])))
+
+    async def main() -> None:
+        out["page"] = await page_result(w)
+        out["url"] = await gp.call(w.get_current_url)
+        await gp.call(w.destroy)
+
+    out["start"] = gp.start(main, loop_factory=loop_factory())
+    out["ran"] = api.ran
+    server.shutdown()
+    server.server_close()
+
+
 if __name__ == "__main__":
     {"basic": basic, "close": close, "reload": reload,
-     "main_raises": main_raises, "errors": errors}[sys.argv[1]]()
+     "main_raises": main_raises, "errors": errors,
+     "origins": lambda: origins(False),
+     "origins_allowed": lambda: origins(True)}[sys.argv[1]]()
     out["threads"] = [t.name for t in threading.enumerate()
                       if t is not threading.main_thread()]
     print("RESULT " + json.dumps(out), flush=True)

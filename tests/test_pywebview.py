@@ -78,6 +78,25 @@ def test_another_page_cancels_the_old_pages_calls(display: str,
     assert out["start"] is None
 
 
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_page_the_window_navigated_to_cannot_run_the_api(
+        display: str, loop: str) -> None:
+    """The app's page calls the api, then follows a link to another
+    origin, whose page (pywebview gives it pywebview.api too) calls the
+    same method: refused (PermissionError) before it runs."""
+    out = scenario("origins", loop)
+    assert out["url"].startswith("http://127.0.0.1:"), out
+    assert out["ran"] == ["home"], out
+    assert out["page"]["name"] == "PermissionError", out
+    assert "not trusted" in out["page"]["message"], out
+
+
+def test_allowed_origins_may_run_the_api(display: str) -> None:
+    out = scenario("origins_allowed", "asyncio")
+    assert out["ran"] == ["home", "foreign"], out
+    assert out["page"] == {"ok": "the secret"}, out
+
+
 def test_main_raising_closes_the_windows_and_propagates(display: str) -> None:
     out = scenario("main_raises", "asyncio")
     assert out["raised"] == "ValueError: main failed"

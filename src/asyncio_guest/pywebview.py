@@ -45,6 +45,15 @@ What pywebview's design leaves out, compared with
 * A call costs a thread (pywebview's) per call in flight, and pywebview's
   own JSON round trip; reloads cancel calls when the new page has loaded
   (pywebview's ``before_load``), not when it starts.
+* Origins: pywebview gives ``pywebview.api`` to every page a window
+  shows, whatever its origin, and does not say which page or frame
+  called.  The adapter checks, before an async method runs, that the
+  windows using the api show a page of their own origin or an allowed
+  one (``api(obj, allowed_origins=[...])``), so a page the window
+  navigated to cannot run them; a foreign iframe inside the app's page
+  cannot be told from the page (pywebview's own bridge answers it), and
+  plain methods are not checked (pywebview runs them itself).
+  :mod:`asyncio_guest.webview` refuses both.
 """
 
 from __future__ import annotations
@@ -52,17 +61,21 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import inspect
+import logging
 import threading
 import time
 import types
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Optional, TypeVar
 
 from . import gtk as _guest_gtk
 from .host import GuestRun
+from .webview._origins import OriginPolicy, origin_of
 
 __all__ = ["api", "function", "start", "call", "running_loop"]
+
+logger = logging.getLogger("asyncio_guest.pywebview")
 
 _THREADS_GRACE = 5.0  # seconds start() waits for pywebview's call threads
 
@@ -96,12 +109,34 @@ def running_loop() -> asyncio.AbstractEventLoop:
 
 
 class _Calls:
-    """The calls in flight that one api object or function started."""
+    """The calls in flight that one api object or function started, and
+    the origins whose pages may make them."""
 
-    def __init__(self) -> None:
+    def __init__(self, allowed: OriginPolicy = OriginPolicy()) -> None:
         self.pending: set[concurrent.futures.Future[Any]] = set()
         self.lock = threading.Lock()
         self.windows: set[int] = set()
+        self.allowed = allowed
+        self.logged: set[str] = set()
+
+    def check_origin(self, owner: object, name: str) -> None:
+        """Refuse the call (PermissionError, which pywebview hands to the
+        page) unless every window using ``owner`` shows a page of its own
+        origin or an allowed one.  (pywebview does not say which window
+        called; a window showing another page may be the caller.)"""
+        for w in list(_pywebview().windows):
+            if not (w._js_api is owner or owner in w._functions.values()):
+                continue
+            url = w.get_current_url()  # None: an html page (about:blank)
+            if url is not None and not (
+                    self.allowed.allows(url) or _home(w).allows(url)):
+                if url not in self.logged:
+                    self.logged.add(url)
+                    logger.warning("pywebview: %s() refused: called while "
+                                   "%s (not a trusted origin) is shown",
+                                   name, url)
+                raise PermissionError(
+                    f"{name}(): refused: this page's origin is not trusted")
 
     def cancel_all(self, *_: Any) -> None:
         with self.lock:
@@ -123,6 +158,20 @@ class _Calls:
                 w.events.before_load += self.cancel_all
 
 
+def _home(w: Any) -> OriginPolicy:
+    """A pywebview window's own origins: of the URL it was created with or
+    loaded (``real_url``), and of the base its html pages get (pywebview's
+    application folder)."""
+    urls = [w.real_url]
+    try:
+        from webview.util import base_uri  # type: ignore[import-not-found, unused-ignore]
+        urls.append(base_uri())
+    except Exception:
+        pass
+    return OriginPolicy(frozenset(
+        o for o in map(origin_of, filter(None, urls)) if o is not None))
+
+
 def _blocking(fn: Callable[..., Awaitable[Any]], calls: _Calls,
               owner: Callable[[], object]) -> Callable[..., Any]:
     """A plain function for pywebview's call thread: runs ``fn`` on the
@@ -130,6 +179,7 @@ def _blocking(fn: Callable[..., Awaitable[Any]], calls: _Calls,
     sig = inspect.signature(fn)
 
     def call(*args: Any, **kwargs: Any) -> Any:
+        calls.check_origin(owner(), getattr(fn, "__name__", "call"))
         sig.bind(*args, **kwargs)  # wrong arity: TypeError before running
         loop = running_loop()
         calls.watch(owner())
@@ -174,29 +224,41 @@ def _is_async(fn: Any) -> bool:
         getattr(fn, "__call__", None))
 
 
-def function(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
+def function(fn: Callable[..., Awaitable[Any]], *,
+             allowed_origins: Iterable[str] = ()) -> Callable[..., Any]:
     """Wrap an ``async def`` function for pywebview's ``window.expose()``:
-    ``window.expose(guest_pywebview.function(fetch))``."""
+    ``window.expose(guest_pywebview.function(fetch))``.  Pages of the
+    window's own origin (its URL, or its html) and of ``allowed_origins``
+    may call it; any other page's call is refused (PermissionError)
+    before ``fn`` runs."""
     if not callable(fn):
         raise TypeError(f"function() needs an async function, not "
                         f"{type(fn).__name__}")
     box: list[Any] = []
-    wrapped = _blocking(fn, _Calls(), lambda: box[0])
+    wrapped = _blocking(fn, _Calls(OriginPolicy.of(allowed_origins)),
+                        lambda: box[0])
     box.append(wrapped)
     return wrapped
 
 
-def api(obj: object) -> object:
+def api(obj: object, *, allowed_origins: Iterable[str] = ()) -> object:
     """A ``js_api`` object for pywebview: ``obj``'s ``async def`` methods
     run on the guest loop, its other public attributes are ``obj``'s own
     (plain methods still run in pywebview's threads; nested objects are
     wrapped the same way).  Pass the result to ``webview.create_window(...,
-    js_api=...)``."""
+    js_api=...)``.
+
+    The async methods serve the pages of the window's own origin (the URL
+    it was created with or loaded by ``load_url``, or its html) and of
+    ``allowed_origins``; a call made while another page is shown is
+    refused (PermissionError, the page's promise rejects) before the
+    method runs, and logged once.  Plain methods are pywebview's own: it
+    checks nothing."""
     if obj is None or isinstance(obj, (str, bytes, int, float, bool, type,
                                        types.FunctionType)):
         raise TypeError(f"api() needs an object with methods, not "
                         f"{type(obj).__name__}")
-    return _wrap(obj, {})
+    return _wrap(obj, {}, OriginPolicy.of(allowed_origins))
 
 
 class _ApiProxy:
@@ -211,13 +273,13 @@ class _ApiProxy:
         return f"<asyncio_guest.pywebview.api({self.__obj!r})>"
 
 
-def _wrap(obj: object, seen: dict[int, object],
+def _wrap(obj: object, seen: dict[int, object], allowed: OriginPolicy,
           root: Optional[object] = None) -> object:
     """The proxy of ``obj``; ``root`` is the proxy pywebview holds as the
     window's js_api (nested objects' calls are cancelled with its window)."""
     if id(obj) in seen:
         return seen[id(obj)]
-    calls = _Calls()
+    calls = _Calls(allowed)
     proxy = _ApiProxy(obj)
     root_proxy = proxy if root is None else root
     seen[id(obj)] = proxy
@@ -247,7 +309,7 @@ def _wrap(obj: object, seen: dict[int, object],
         elif (not callable(attr) and hasattr(attr, "__module__")
               and not isinstance(attr, (str, bytes, int, float, bool,
                                         list, tuple, dict, set))):
-            setattr(proxy, name, _wrap(attr, seen, root_proxy))
+            setattr(proxy, name, _wrap(attr, seen, allowed, root_proxy))
         else:
             setattr(proxy, name, attr)
     return proxy
