@@ -24,8 +24,17 @@ $(VENV)/.stamp-venv: pyproject.toml requirements-dev.txt
 venv: system-deps $(VENV)/.stamp-venv
 
 # Rebuild the C extension in place (the editable install imports it there).
-compile: venv
+compile: venv $(VENV)/webview-python/.stamp
 	$(PY) setup.py -q build_ext --inplace
+
+# webview_python (asyncio_guest.webview_python) in a folder of its own: it
+# and pywebview (in the venv) both install a top-level "webview" package.
+# tests/test_webview_python.py puts this folder on its children's path.
+$(VENV)/webview-python/.stamp: $(VENV)/.stamp-venv
+	rm -rf $(VENV)/webview-python
+	$(PY) -m pip install -q --target $(VENV)/webview-python \
+	  webview-python==1.1.3 webviewpy==1.5.1
+	touch $@
 
 # The core with -O0 -g3, for gdb.
 debug: venv

@@ -5,7 +5,8 @@
 #   xdotool (real X input in the Tk tests); for the GTK host, GTK 3 and 4
 #   typelibs and what PyGObject needs to build from PyPI against GLib 2.74
 #   (libglib2.0-dev libgirepository1.0-dev, libcairo2-dev, pkg-config);
-#   WebKitGTK 4.1 for GTK 3 (gir1.2-webkit2-4.1) for asyncio_guest.webview;
+#   WebKitGTK 4.1 for GTK 3 (gir1.2-webkit2-4.1) for asyncio_guest.webview,
+#   WebKitGTK 4.0 (libwebkit2gtk-4.0-37) for asyncio_guest.webview_python;
 #   valgrind (make valgrind);
 #   and, without their recommends (Wine's would add GL, GStreamer, fonts),
 #   the mingw-w64 cross-compiler and Wine for the C tests (make test-wine).
@@ -13,7 +14,7 @@
 set -eu
 PKGS="gcc make tcl8.6-dev tk8.6 xvfb xauth xdotool
   libglib2.0-dev libgirepository1.0-dev libcairo2-dev pkg-config gir1.2-gtk-3.0 gir1.2-gtk-4.0
-  gir1.2-webkit2-4.1 valgrind"
+  gir1.2-webkit2-4.1 libwebkit2gtk-4.0-37 valgrind"
 NORECS="gcc-mingw-w64-x86-64 wine wine64"
 installed() {
   dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"

@@ -76,25 +76,27 @@ def parse_call(text: Any) -> Union[Call, Reply, None]:
     return Call(token, call_id, name, args)
 
 
-def check_args(fn: Callable[..., Any], name: str,
-               args: list[Any]) -> Optional[dict[str, str]]:
-    """An error payload if ``fn`` cannot take ``args``, else None."""
+def check_args(fn: Callable[..., Any], name: str, args: list[Any],
+               prefix: str = "py.") -> Optional[dict[str, str]]:
+    """An error payload if ``fn`` cannot take ``args``, else None (the
+    message names the call ``<prefix><name>()``)."""
     try:
         inspect.signature(fn).bind(*args)
     except TypeError as exc:
-        return error_payload(TypeError(f"py.{name}(): {exc}"))
+        return error_payload(TypeError(f"{prefix}{name}(): {exc}"))
     except ValueError:
         pass  # no signature to check (a builtin): let the call say
     return None
 
 
-def encode_result(name: str, result: Any) -> tuple[bool, str]:
+def encode_result(name: str, result: Any,
+                  prefix: str = "py.") -> tuple[bool, str]:
     """(ok, JSON text) of the reply to a call that returned ``result``."""
     try:
         return True, json.dumps(result)
     except (TypeError, ValueError, RecursionError) as exc:
         return False, json.dumps(error_payload(TypeError(
-            f"py.{name}() returned a value that is not JSON: {exc}")))
+            f"{prefix}{name}() returned a value that is not JSON: {exc}")))
 
 
 def error_payload(exc: BaseException) -> dict[str, str]:
