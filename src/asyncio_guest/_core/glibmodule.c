@@ -15,10 +15,6 @@
  */
 #include "glue.h"
 
-typedef struct {
-  PyTypeObject *waker_type;
-} module_state;
-
 /* The ops of the shared skeleton (glue.h). */
 static ag_waker_t *ops_waker(void *w) {
   return ag_glib_waker_base(w);
@@ -150,16 +146,10 @@ static PyType_Spec waker_spec = {
 };
 
 static int glib_exec(PyObject *mod) {
-  module_state *st;
   unsigned major, minor, micro;
   PyObject *version;
 
-  st = PyModule_GetState(mod);
-  st->waker_type =
-      (PyTypeObject *) PyType_FromModuleAndSpec(mod, &waker_spec, NULL);
-  if (st->waker_type == NULL)
-    return -1;
-  if (PyModule_AddType(mod, st->waker_type) < 0)
+  if (ag_py_waker_module_exec(mod, &waker_spec) < 0)
     return -1;
   ag_glib_version(&major, &minor, &micro);
   version = Py_BuildValue("(III)", major, minor, micro);
@@ -172,20 +162,6 @@ static int glib_exec(PyObject *mod) {
   return 0;
 }
 
-static int glib_traverse(PyObject *mod, visitproc visit, void *arg) {
-  Py_VISIT(((module_state *) PyModule_GetState(mod))->waker_type);
-  return 0;
-}
-
-static int glib_clear(PyObject *mod) {
-  Py_CLEAR(((module_state *) PyModule_GetState(mod))->waker_type);
-  return 0;
-}
-
-static void glib_free(void *mod) {
-  (void) glib_clear((PyObject *) mod);
-}
-
 static PyModuleDef_Slot glib_slots[] = {
     {Py_mod_exec, glib_exec},
     {0, NULL},
@@ -195,11 +171,11 @@ static struct PyModuleDef glib_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "asyncio_guest._glib",
     .m_doc = "The native GLib waker of asyncio_guest (waker-glib.c).",
-    .m_size = sizeof(module_state),
+    .m_size = sizeof(ag_py_waker_module_state),
     .m_slots = glib_slots,
-    .m_traverse = glib_traverse,
-    .m_clear = glib_clear,
-    .m_free = glib_free,
+    .m_traverse = ag_py_waker_module_traverse,
+    .m_clear = ag_py_waker_module_clear,
+    .m_free = ag_py_waker_module_free,
 };
 
 PyMODINIT_FUNC PyInit__glib(void) {

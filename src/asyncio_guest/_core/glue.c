@@ -350,3 +350,28 @@ void ag_py_native_dealloc(PyObject *op) {
   tp->tp_free(op);
   Py_DECREF(tp);
 }
+
+/* -- the native waker modules' state ------------------------------------- */
+
+int ag_py_waker_module_exec(PyObject *mod, PyType_Spec *spec) {
+  ag_py_waker_module_state *st = PyModule_GetState(mod);
+
+  st->waker_type = (PyTypeObject *) PyType_FromModuleAndSpec(mod, spec, NULL);
+  if (st->waker_type == NULL)
+    return -1;
+  return PyModule_AddType(mod, st->waker_type);
+}
+
+int ag_py_waker_module_traverse(PyObject *mod, visitproc visit, void *arg) {
+  Py_VISIT(((ag_py_waker_module_state *) PyModule_GetState(mod))->waker_type);
+  return 0;
+}
+
+int ag_py_waker_module_clear(PyObject *mod) {
+  Py_CLEAR(((ag_py_waker_module_state *) PyModule_GetState(mod))->waker_type);
+  return 0;
+}
+
+void ag_py_waker_module_free(void *mod) {
+  (void) ag_py_waker_module_clear((PyObject *) mod);
+}

@@ -127,4 +127,15 @@ void ag_py_native_dealloc(PyObject *op);
   {Py_tp_traverse, ag_py_native_traverse},          \
   {Py_tp_clear, ag_py_native_clear}
 
+/* The state of a native waker module (_glib, _win32): its one heap type,
+ * made from a spec at exec; the module's traverse/clear/free slots. */
+typedef struct {
+  PyTypeObject *waker_type;
+} ag_py_waker_module_state;
+
+int ag_py_waker_module_exec(PyObject *mod, PyType_Spec *spec);
+int ag_py_waker_module_traverse(PyObject *mod, visitproc visit, void *arg);
+int ag_py_waker_module_clear(PyObject *mod);
+void ag_py_waker_module_free(void *mod);
+
 #endif /* ASYNCIO_GUEST_GLUE_H */

@@ -17,10 +17,6 @@
  */
 #include "glue.h"
 
-typedef struct {
-  PyTypeObject *waker_type;
-} module_state;
-
 /* The ops of the shared skeleton (glue.h). */
 static ag_waker_t *ops_waker(void *w) {
   return ag_win32_waker_base(w);
@@ -129,28 +125,7 @@ static PyType_Spec waker_spec = {
 };
 
 static int win32_exec(PyObject *mod) {
-  module_state *st;
-
-  st = PyModule_GetState(mod);
-  st->waker_type =
-      (PyTypeObject *) PyType_FromModuleAndSpec(mod, &waker_spec, NULL);
-  if (st->waker_type == NULL)
-    return -1;
-  return PyModule_AddType(mod, st->waker_type);
-}
-
-static int win32_traverse(PyObject *mod, visitproc visit, void *arg) {
-  Py_VISIT(((module_state *) PyModule_GetState(mod))->waker_type);
-  return 0;
-}
-
-static int win32_clear(PyObject *mod) {
-  Py_CLEAR(((module_state *) PyModule_GetState(mod))->waker_type);
-  return 0;
-}
-
-static void win32_free(void *mod) {
-  (void) win32_clear((PyObject *) mod);
+  return ag_py_waker_module_exec(mod, &waker_spec);
 }
 
 static PyModuleDef_Slot win32_slots[] = {
@@ -162,11 +137,11 @@ static struct PyModuleDef win32_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "asyncio_guest._win32",
     .m_doc = "The native Win32 waker of asyncio_guest (waker-win32.c).",
-    .m_size = sizeof(module_state),
+    .m_size = sizeof(ag_py_waker_module_state),
     .m_slots = win32_slots,
-    .m_traverse = win32_traverse,
-    .m_clear = win32_clear,
-    .m_free = win32_free,
+    .m_traverse = ag_py_waker_module_traverse,
+    .m_clear = ag_py_waker_module_clear,
+    .m_free = ag_py_waker_module_free,
 };
 
 PyMODINIT_FUNC PyInit__win32(void) {
