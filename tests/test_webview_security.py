@@ -246,12 +246,15 @@ def test_allowed_origins_and_per_function_origins(webview, loop_factory,
 # -- leaving the app -----------------------------------------------------------
 
 @pytest.mark.parametrize("navigation", ["browser", "block"])
-@pytest.mark.parametrize("how", ["link", "window.open", "target=_blank"])
+@pytest.mark.parametrize("how", ["link", "window.open", "target=_blank",
+                                 "script"])
 def test_leaving_the_app_follows_the_navigation_policy(
         webview, loop_factory, navigation, how):
-    """A link, window.open or a target=_blank link to another origin: in
-    the browser (open_external gets the URL) or blocked; either way the
-    app's page stays, with its py, and the foreign server is never asked."""
+    """A link, window.open, a target=_blank link or a script's location
+    change to another origin: in the browser (open_external gets the URL)
+    or blocked; either way the app's page stays, with its py.  The foreign
+    server is never asked, except by the script's navigation (stopped when
+    its response arrives, before the page commits)."""
     opened: list[str] = []
 
     async def main(win: Any) -> Any:
@@ -273,9 +276,10 @@ def test_leaving_the_app_follows_the_navigation_policy(
                 + (" target='_blank'" if how == "target=_blank" else "")
                 + ">out</a>"))
             await win.loaded()
-            await win.eval_js(f"window.open({foreign!r}); 1"
-                              if how == "window.open" else
-                              "document.getElementById('out').click(); 1")
+            await win.eval_js(
+                f"window.open({foreign!r}); 1" if how == "window.open" else
+                f"location.href = {foreign!r}; 1" if how == "script" else
+                "document.getElementById('out').click(); 1")
             if navigation == "browser":
                 await wait_until(lambda: opened, "open_external called")
             await asyncio.sleep(0.3)  # a load would have started by now
@@ -287,7 +291,10 @@ def test_leaving_the_app_follows_the_navigation_policy(
     body, ping, hits = run(webview, main, loop_factory,
                            navigation=navigation, open_external=opened.append)
     assert body == "app" and ping == {"ok": True, "value": "pong"}
-    assert hits == [], f"the foreign page was loaded: {hits}"
+    if how == "script":
+        assert hits == ["/elsewhere"], hits  # asked, never shown
+    else:
+        assert hits == [], f"the foreign page was loaded: {hits}"
     if navigation == "browser":
         assert len(opened) == 1 and opened[0].endswith("/elsewhere"), opened
     else:

@@ -14,12 +14,15 @@ The rules (module doc of _origins for what an origin is):
   sees it.  A call must carry the current page's token and come while a
   trusted page is shown; anything else is refused before it is parsed,
   and logged once.
-* Leaving the app: links, forms and ``window.open`` to an origin that is
-  not trusted follow ``navigation``: ``"browser"`` (the default: the
-  desktop's browser opens it, the app's page stays), ``"block"``, or
-  ``"allow"`` (it loads, without ``py``).  A script that sets
-  ``location`` to such an origin loads it without ``py`` (WebKitGTK does
-  not tell a frame's navigation from the page's there).
+* Leaving the app: links, forms, ``window.open``, a script's
+  ``location = ...`` and redirects to an origin that is not trusted follow
+  ``navigation``: ``"browser"`` (the default: the desktop's browser opens
+  it, the app's page stays), ``"block"``, or ``"allow"`` (it loads,
+  without ``py``).  Links and forms are stopped before any request; a
+  script's navigation and a redirect when the response arrives (WebKitGTK
+  tells the page's navigation from a frame's only there), before the new
+  page commits.  Frames navigate freely (without ``py``).  A load Python
+  started (``load_url``) is the app's choice and is not stopped.
 """
 
 from __future__ import annotations

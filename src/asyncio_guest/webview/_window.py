@@ -333,12 +333,21 @@ class Window:
                 decision.ignore()
                 return True
             return False
-        if kind == types.RESPONSE and not decision.is_mime_type_supported():
+        if kind == types.RESPONSE:
             uri = decision.get_request().get_uri()
-            decision.ignore()  # a download: this window saves nothing
-            self._guard.refuse(f"download {uri}", f"download of {uri} refused"
-                               " (the window does not save files)")
-            return True
+            if not decision.is_mime_type_supported():
+                decision.ignore()  # a download: this window saves nothing
+                self._guard.refuse(f"download {uri}", f"download of {uri} "
+                                   "refused (the window does not save files)")
+                return True
+            # The page's own navigation (a script's, or a redirect) to an
+            # origin it may not go to: stopped here, before the new page
+            # commits (the only point where WebKitGTK tells the main frame
+            # from the others); the app's page stays.
+            if decision.is_main_frame_main_resource() and \
+                    not self._guard.python_load and self._guard.leaves(uri):
+                decision.ignore()
+                return True
         return False
 
     def _on_load_changed(self, view: Any, event: Any) -> None:
