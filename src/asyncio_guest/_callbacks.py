@@ -9,6 +9,7 @@ import asyncio
 import functools
 import inspect
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any, Optional
 
@@ -82,11 +83,20 @@ def copy_names(wrapper: Any, fn: Any) -> None:
 
 
 def async_handler(
-    fn: Callable[..., Any], how_to_start: str
-) -> Callable[..., None]:
-    """Wrap an ``async def`` as a plain host callback that schedules it on
-    the guest run hosted by the calling thread (host modules build their
-    idiomatic helper on this)."""
+    fn: Callable[..., Any], how_to_start: str,
+    task_type: Optional[type["asyncio.Task[Any]"]] = None,
+) -> Callable[..., "asyncio.Task[Any]"]:
+    """Wrap an ``async def`` as a plain host callback that starts it as a
+    task of the guest run hosted by the calling thread and returns the
+    task (host modules build their idiomatic helper on this).
+
+    An exception escaping the task goes, once, where the host sends one
+    escaping an ordinary callback (:meth:`asyncio_guest.host.Host.
+    report_exception`: Tk's ``report_callback_exception``, else
+    ``sys.excepthook``), with the coroutine's traceback; for a run started
+    with ``start_guest_run`` (no Host), to the loop's exception handler.
+    A cancelled task reports nothing.  ``task_type``: an ``asyncio.Task``
+    subclass to make the task with (default: the loop's own)."""
     if not callable(fn):
         raise TypeError(
             f"async_handler: expected an async function, got "
@@ -95,7 +105,7 @@ def async_handler(
     name = getattr(fn, "__qualname__", repr(fn))
 
     @functools.wraps(fn)
-    def handler(*args: Any) -> None:
+    def handler(*args: Any) -> "asyncio.Task[Any]":
         runner = _by_thread.get(threading.get_ident())
         if runner is None or runner.finished:
             raise RuntimeError(
@@ -109,30 +119,42 @@ def async_handler(
                 "not a coroutine"
             )
         loop = runner.loop
-        task = loop.create_task(coro)
+        task = (loop.create_task(coro) if task_type is None
+                else task_type(coro, loop=loop))
         _handler_tasks.add(task)
+        owner = _hosts.get(runner)
+        reporter = None if owner is None else owner.report_exception
 
         def finished(t: "asyncio.Task[Any]") -> None:
             _handler_tasks.discard(t)
-            if not t.cancelled() and t.exception() is not None:
-                loop.call_exception_handler(
-                    {
-                        "message": f"exception in async handler {name}",
-                        "exception": t.exception(),
-                        "task": t,
-                    }
-                )
+            if t.cancelled():
+                return
+            exc = t.exception()  # (retrieved: asyncio will not log it)
+            if exc is None:
+                return
+            if reporter is not None:
+                reporter(exc)
+            else:
+                loop.call_exception_handler({
+                    "message": f"exception in async handler {name}",
+                    "exception": exc, "task": t})
 
         task.add_done_callback(finished)
+        return task
 
     return handler
+
+
+#: Per run (weakly): its Host, for the runs host.start started (a handler's
+#: exception goes to its report_exception; host.current_host()).
+_hosts: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
 
 
 _MISSING: Any = object()
 
 
-def with_arity(call: Callable[..., None],
-               arity: Optional[tuple[int, int]]) -> Callable[..., None]:
+def with_arity(call: Callable[..., Any],
+               arity: Optional[tuple[int, int]]) -> Callable[..., Any]:
     """A plain function taking the positional parameters described by
     ``arity`` that calls ``call`` with the arguments given.  Qt bindings
     look at a slot's own code object to decide how many signal arguments
@@ -142,16 +164,54 @@ def with_arity(call: Callable[..., None],
     made from source (``exec``), the one way to set them that every
     binding reads the same."""
     if arity is None:
-        def slot(*args: Any) -> None:
-            call(*args)
+        def slot(*args: Any) -> Any:
+            return call(*args)
         return slot
     required, total = arity
     names = [f"a{i}" for i in range(total)]
     params = names[:required] + [f"{n}=_MISSING" for n in names[required:]]
     src = (f"def slot({', '.join(params)}):\n"
-           f"    call(*[a for a in ({''.join(n + ', ' for n in names)}) "
-           f"if a is not _MISSING])\n")
+           f"    return call(*[a for a in ({''.join(n + ', ' for n in names)})"
+           f" if a is not _MISSING])\n")
     namespace: dict[str, Any] = {"call": call, "_MISSING": _MISSING}
     exec(src, namespace)
-    made: Callable[..., None] = namespace["slot"]
+    made: Callable[..., Any] = namespace["slot"]
     return made
+
+
+def current_host() -> Any:
+    """The :class:`asyncio_guest.host.Host` of the run this thread hosts
+    (started with ``host.start`` or ``host.run``), or None."""
+    runner = _by_thread.get(threading.get_ident())
+    return None if runner is None else _hosts.get(runner)
+
+
+async def modal(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call ``fn(*args, **kwargs)`` -- a blocking dialog function
+    (``messagebox.askyesno``, ``QDialog.exec``, ``Gtk.Dialog.run``) -- from
+    a plain callback of this thread's host (``Host.call_soon``), not
+    inside the tick: its nested loop then keeps the guest running (this
+    coroutine's siblings go on).  Returns its result, or raises its
+    exception, here.  If this coroutine is cancelled meanwhile, the dialog
+    stays open (nothing can close an arbitrary one) and its result is
+    dropped."""
+    if not callable(fn):
+        raise TypeError(f"modal() needs a callable, not {type(fn).__name__}")
+    owner = current_host()
+    if owner is None:
+        raise RuntimeError("modal(): no guest run of a host on this thread "
+                           "(start one with the host's run() or start())")
+    fut = asyncio.get_running_loop().create_future()
+
+    def call() -> None:
+        try:
+            result = fn(*args, **kwargs)
+        except Exception as exc:
+            if not fut.done():
+                fut.set_exception(exc)
+            return
+        if not fut.done():
+            fut.set_result(result)
+
+    owner.call_soon(call)
+    return await fut

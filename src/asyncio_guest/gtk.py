@@ -78,10 +78,10 @@ import os
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ContextManager, Optional, TypeVar
 
-from gi.repository import (  # type: ignore[import-untyped, unused-ignore]
-    GLib, GObject)
+from gi.repository import GLib  # type: ignore[import-untyped, unused-ignore]
 
 from . import _callbacks, host
+from ._glib_await import _has_signal, gio, wait_signal
 from .host import GuestRun
 
 try:
@@ -90,7 +90,8 @@ except ImportError:  # built without GLib's headers
     _glib = None  # type: ignore[assignment, unused-ignore]
 
 
-__all__ = ["start", "run", "signal_handler", "native_waker_available",
+__all__ = ["start", "run", "signal_handler", "SignalTask", "modal",
+           "wait_signal", "gio", "native_waker_available",
            "PRIORITY", "BUSY_PRIORITY", "DEFAULT_MODE", "GtkHost"]
 
 T = TypeVar("T")
@@ -341,12 +342,8 @@ def _host(async_fn: Any, **kwargs: Any) -> GtkHost:
         raise
 
 
-def _has_signal(obj: Any, name: str) -> bool:
-    return bool(GObject.signal_lookup(name, type(obj).__gtype__))
-
-
 def run(
-    async_fn: Callable[..., Awaitable[T]] | Any,
+    async_fn: Callable[..., Awaitable[T]] | Any = None,
     *args: Any,
     loop_factory: Optional[Callable[[], asyncio.AbstractEventLoop]] = None,
     debug: Optional[bool] = None,
@@ -371,8 +368,15 @@ def run(
       processed meanwhile) before ``run`` returns ``None`` or re-raises the
       ``KeyboardInterrupt``.
 
+    * With no ``async_fn``, an event-driven program: it runs until
+      ``window`` closes (or the GLib loop is quit), and returns None.
+
     Other arguments as for :func:`start`.
     """
+    if async_fn is None and window is None:
+        raise TypeError(
+            "asyncio_guest.gtk.run() with no async function runs until its "
+            "window closes: give window=")
     gtk_host = _host(async_fn, context=context,
                      uses_wakeup_fd=host_uses_signal_set_wakeup_fd,
                      waker=waker, window=window)
@@ -382,31 +386,58 @@ def run(
     return result
 
 
-def signal_handler(fn: Callable[..., Awaitable[Any]]) -> Callable[..., None]:
+class SignalTask(asyncio.Task):  # type: ignore[type-arg]
+    """The task :func:`signal_handler` starts: an ``asyncio.Task`` that is
+    false as a truth value, so that for a signal whose handler returns a
+    boolean (``delete-event``, ``key-press-event``...) GTK goes on with its
+    default handling, as for a handler returning None."""
+
+    def __bool__(self) -> bool:
+        return False
+
+
+def signal_handler(
+        fn: Callable[..., Awaitable[Any]]) -> Callable[..., "asyncio.Task[Any]"]:
     """Turn an ``async def`` into a GObject signal handler::
 
         button.connect("clicked", signal_handler(on_click))
 
-    Each emission schedules ``fn(*args)`` (the emitting widget, the
+    Each emission (or call) starts ``fn(*args)`` (the emitting widget, the
     signal's arguments, then any user data given to ``connect``) as a task
-    on the guest loop hosted by this thread and returns None at once (so,
-    for signals with a boolean result such as ``delete-event``, the default
-    handling goes on).  Trailing arguments the function cannot take are
-    dropped (``async def on_click()`` works too).  Exceptions are reported
-    through the guest loop's exception handler; tasks still running when
-    the run ends are cancelled by its teardown.
+    on the guest loop hosted by this thread and returns the task at once (a
+    :class:`SignalTask`: false as a truth value, so for signals with a
+    boolean result such as ``delete-event`` the default handling goes on).
+    Trailing arguments the function cannot take are dropped (``async def
+    on_click()`` works too).  An exception escaping the task goes to
+    ``sys.excepthook`` (where PyGObject sends one escaping an ordinary
+    handler), once, with the coroutine's traceback; a cancelled task
+    reports nothing.  Tasks still running when the run ends are cancelled
+    by its teardown.
 
     Raises:
         TypeError: ``fn`` is not an async function (at decoration).
         RuntimeError: (when the signal fires) no guest run on this thread.
     """
     _callbacks.require_async(fn, "signal_handler")
-    handler = host.async_handler(fn, "asyncio_guest.gtk.start() or .run()")
+    handler = host.async_handler(fn, "asyncio_guest.gtk.start() or .run()",
+                                 task_type=SignalTask)
     drop = _callbacks.dropping_extra(handler, _callbacks.positional(fn))
 
-    def call(*args: Any) -> None:
-        drop(*args)
+    def call(*args: Any) -> "asyncio.Task[Any]":
+        task: asyncio.Task[Any] = drop(*args)
+        return task
 
     _callbacks.copy_names(call, fn)
     call.__wrapped__ = fn  # type: ignore[attr-defined]
     return call
+
+
+async def modal(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call a blocking dialog function from a GLib callback and await its
+    result: ``await guest_gtk.modal(dialog.run)`` (GTK 3).  It runs from a
+    GLib idle source (not inside a guest tick), so the dialog's nested
+    loop keeps the guest running; its result (or exception) comes back
+    here.  Cancelling this coroutine leaves the dialog open."""
+    result: T = await host.modal(fn, *args, **kwargs)
+    return result
+

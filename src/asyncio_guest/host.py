@@ -28,6 +28,7 @@ a complete 40-line one (examples/custom_host.py).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -37,7 +38,8 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ContextManager, Optional
 
 from . import _core
-from ._callbacks import async_handler
+from . import _callbacks
+from ._callbacks import async_handler, current_host, modal
 from ._loopscope import close_if_coroutine
 from ._run import GuestRun, _by_thread, current_run, start_guest_run
 from ._signals import wakeup_fd_in_use
@@ -47,6 +49,7 @@ __all__ = [
     "Host", "PyWatcher", "start", "run", "GuestRun", "current_run",
     "start_guest_run", "pick_mode", "MODE_ENV_VAR",
     "report_main_task", "divert_interrupt", "interrupts_to_run",
+    "until_closed", "current_host", "modal",
     "async_handler", "wakeup_fd_in_use", "close_if_coroutine",
     "Tick", "Waker", "Watcher", "CallbackWatcher",
 ]
@@ -240,6 +243,21 @@ class Host:
                 self.tick_raised(exc)
         return guarded
 
+    def report_exception(self, exc: BaseException) -> None:
+        """An exception escaped the task of an async handler
+        (:func:`async_handler`): report it as the toolkit reports one
+        escaping an ordinary callback.  Default: ``sys.excepthook``."""
+        try:
+            sys.excepthook(type(exc), exc, exc.__traceback__)
+        except BaseException:
+            pass
+
+    def call_soon(self, fn: Callable[[], object]) -> None:
+        """Call ``fn`` on the host thread from the host's own loop, soon,
+        outside any tick (a host timer or idle callback): where
+        :func:`modal` opens a dialog.  Default: :meth:`post_soon`."""
+        self.post_soon(fn)
+
     def tick_raised(self, exc: BaseException) -> None:
         """An exception escaped a guarded tick.  KeyboardInterrupt and
         SystemExit (the guest has cancelled its main task already) end
@@ -340,11 +358,13 @@ def start(
     else:
         wake = {"run_sync_soon_threadsafe": host.post,
                 "run_sync_soon_not_threadsafe": host.post_soon}
-    return start_guest_run(
+    run = start_guest_run(
         async_fn, *args, done_callback=done_callback or report_main_task,
         on_closed=host.closed, loop_factory=loop_factory,
         host_uses_signal_set_wakeup_fd=host.uses_wakeup_fd, debug=debug,
         **wake)
+    _callbacks._hosts[run._runner] = host
+    return run
 
 
 class _Outcome:
@@ -380,16 +400,24 @@ class _Outcome:
         self.host.quit()
 
 
+async def until_closed() -> None:
+    """The main coroutine of a :func:`run` given none: it waits until the
+    host closes (whose close cancels it) or quits."""
+    await asyncio.get_running_loop().create_future()
+
+
 def run(
     host: Host,
-    async_fn: Any,
+    async_fn: Any = None,
     *args: Any,
     loop_factory: Optional[LoopFactory] = None,
     debug: Optional[bool] = None,
     mode: Optional[str] = None,
 ) -> Any:
     """Run ``async_fn(*args)`` as a guest of ``host``'s loop, which this
-    runs (:meth:`Host.run_loop`); the ``asyncio.run`` of the host.
+    runs (:meth:`Host.run_loop`); the ``asyncio.run`` of the host.  With
+    no ``async_fn``, a purely event-driven program: it runs until the host
+    closes or quits (:func:`until_closed`), and returns None.
 
     * When the main coroutine ends, the host loop is quit and its result
       returned (its exception re-raised).
@@ -400,6 +428,11 @@ def run(
     * A KeyboardInterrupt/SystemExit cancels the main task likewise and is
       re-raised after the teardown.
     """
+    if async_fn is None:
+        if args:
+            raise TypeError(f"{host.name}: run() got arguments but no "
+                            "async function to give them to")
+        async_fn = until_closed
     if host._outcome is not None:
         close_if_coroutine(async_fn)
         raise RuntimeError(f"{host.name}: this host is already in run()")
@@ -434,3 +467,4 @@ def run(
     if task.cancelled() and outcome.closed:
         return None
     return task.result()
+

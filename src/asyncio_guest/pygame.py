@@ -319,7 +319,7 @@ def _start(pg_host: PygameHost, async_fn: Any, args: tuple[Any, ...],
 
 
 def run(
-    async_fn: Callable[..., Awaitable[T]] | Any,
+    async_fn: Callable[..., Awaitable[T]] | Any = None,
     *args: Any,
     loop_factory: Optional[Callable[[], asyncio.AbstractEventLoop]] = None,
     on_event: Optional[Callable[["pygame.event.Event"], object]] = None,
@@ -380,13 +380,14 @@ def run(
 
 def async_handler(
     fn: Callable[..., Awaitable[Any]],
-) -> Callable[..., None]:
+) -> Callable[..., "asyncio.Task[Any]"]:
     """Turn an ``async def`` into a plain callback for the pygame loop.
 
-    Each call schedules ``fn(*args)`` as a task on the guest loop hosted by
-    this thread and returns at once.  Exceptions are reported through the
-    loop's exception handler; tasks still running at the end of the run are
-    cancelled by its teardown.
+    Each call starts ``fn(*args)`` as a task on the guest loop hosted by
+    this thread and returns the task at once.  An exception escaping the
+    task goes to ``sys.excepthook``, once, with the coroutine's traceback; a
+    cancelled task reports nothing.  Tasks still running at the end of the
+    run are cancelled by its teardown.
 
     Example::
 

@@ -67,8 +67,9 @@ from ._qt_binding import (BINDINGS, ENV_VAR, QT_API_VAR, Qt, binding_of_app,
                           canonical, qt as _qt, resolve_binding)
 from .host import GuestRun
 
-__all__ = ["start", "run", "async_slot", "resolve_binding", "BINDINGS",
-           "ENV_VAR", "QT_API_VAR", "DEFAULT_MODE", "MODE_ENV_VAR", "QtHost"]
+__all__ = ["start", "run", "async_slot", "modal", "exec_dialog", "wait_signal",
+           "resolve_binding", "BINDINGS", "ENV_VAR", "QT_API_VAR",
+           "DEFAULT_MODE", "MODE_ENV_VAR", "QtHost"]
 
 T = TypeVar("T")
 
@@ -142,6 +143,9 @@ class QtHost(host.Host):
         self.qt_watcher = self._watcher_class(self.receiver, fds, tick,
                                               self.tick_raised)
         return self.qt_watcher
+
+    def call_soon(self, fn: Callable[[], object]) -> None:
+        self.qt.QtCore.QTimer.singleShot(0, fn)  # outside any tick
 
     def closed(self) -> None:
         if self.qt_watcher is not None:
@@ -250,7 +254,7 @@ def _host(async_fn: Any, app: Any, binding: Optional[str],
 
 
 def run(
-    async_fn: Callable[..., Awaitable[T]] | Any,
+    async_fn: Callable[..., Awaitable[T]] | Any = None,
     *args: Any,
     loop_factory: Optional[Callable[[], asyncio.AbstractEventLoop]] = None,
     debug: Optional[bool] = None,
@@ -280,16 +284,19 @@ def run(
     return result
 
 
-def async_slot(fn: Callable[..., Awaitable[Any]]) -> Callable[..., None]:
+def async_slot(
+        fn: Callable[..., Awaitable[Any]]) -> Callable[..., "asyncio.Task[Any]"]:
     """Turn an ``async def`` into a Qt slot: connect the result to a signal.
 
-    Each emission schedules ``fn(*args)`` as a task on the guest loop hosted
-    by this thread and returns at once.  Signal arguments the function
-    cannot take are dropped from the end, as Qt does for C++ slots (so
-    ``clicked`` works with ``async def on_click(self)`` and with
-    ``async def on_click(self, checked)``).  Exceptions are reported through
-    the guest loop's exception handler; tasks still running when the run
-    ends are cancelled by its teardown.  Works on functions and methods.
+    Each emission (or call) starts ``fn(*args)`` as a task on the guest loop
+    hosted by this thread and returns the task at once.  Signal arguments
+    the function cannot take are dropped from the end, as Qt does for C++
+    slots (so ``clicked`` works with ``async def on_click(self)`` and with
+    ``async def on_click(self, checked)``).  An exception escaping the task
+    goes to ``sys.excepthook`` (where Qt bindings send one escaping an
+    ordinary slot), once, with the coroutine's traceback; a cancelled task
+    reports nothing.  Tasks still running when the run ends are cancelled
+    by its teardown.  Works on functions and methods.
 
     Raises:
         TypeError: ``fn`` is not an async function (at decoration).
@@ -306,3 +313,61 @@ def async_slot(fn: Callable[..., Awaitable[Any]]) -> Callable[..., None]:
     _callbacks.copy_names(slot, handler)
     slot.__wrapped__ = fn  # type: ignore[attr-defined]
     return slot
+
+
+async def modal(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call a blocking dialog function from a Qt callback and await its
+    result: ``await guest_qt.modal(QMessageBox.question, w, "Quit",
+    "Really?")`` or ``await guest_qt.modal(dialog.exec)``.  It runs from a
+    zero-time ``QTimer`` (not inside a guest tick), so the dialog's nested
+    loop keeps the guest running; its result (or exception) comes back
+    here.  Cancelling this coroutine leaves the dialog open.  Without a
+    nested loop: :func:`exec_dialog`."""
+    result: T = await host.modal(fn, *args, **kwargs)
+    return result
+
+
+async def exec_dialog(dialog: Any) -> int:
+    """Show ``dialog`` (a ``QDialog``) window-modal with ``open()`` -- no
+    nested loop -- and return its result code when ``finished`` is
+    emitted (``QDialog.DialogCode``: 1 accepted, 0 rejected).  Cancelling
+    the coroutine rejects the dialog."""
+    fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    def finished(code: int) -> None:
+        if not fut.done():
+            fut.set_result(int(code))
+
+    dialog.finished.connect(finished)
+    try:
+        dialog.open()
+        return await fut
+    except asyncio.CancelledError:
+        dialog.reject()
+        raise
+    finally:
+        dialog.finished.disconnect(finished)
+
+
+async def wait_signal(signal: Any, *, timeout: Optional[float] = None) -> Any:
+    """Wait for the next emission of the bound Qt ``signal``
+    (``button.clicked``) and return its arguments: one value, a tuple for
+    several, None for none (as the binding passes them).  ``TimeoutError``
+    after ``timeout`` seconds.  The connection is removed however it ends
+    (emitted, timed out, cancelled)."""
+    if not hasattr(signal, "connect") or not hasattr(signal, "disconnect"):
+        raise TypeError(f"wait_signal() needs a bound Qt signal, not "
+                        f"{type(signal).__name__}")
+    fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+    def emitted(*args: Any) -> None:
+        if not fut.done():
+            fut.set_result(None if not args else
+                           args[0] if len(args) == 1 else args)
+
+    signal.connect(emitted)
+    try:
+        async with asyncio.timeout(timeout):
+            return await fut
+    finally:
+        signal.disconnect(emitted)

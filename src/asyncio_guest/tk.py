@@ -40,7 +40,8 @@ from typing import Any, Optional, TypeVar
 from . import _core, host
 from .host import GuestRun
 
-__all__ = ["start", "run", "async_handler", "DEFAULT_MODE", "TkHost"]
+__all__ = ["start", "run", "async_handler", "modal", "DEFAULT_MODE",
+           "TkHost"]
 
 #: The default mode of this host (see :func:`start`): the faster one in
 #: bench/results/2026-11-28.md (wake 16 vs 19 us on the stdlib loop, 32 vs
@@ -83,6 +84,13 @@ class TkHost(host.Host):
         self.command = f"asyncio_guest_tick_{next(_command_ids)}"
         self.wakers: list[Any] = []
         self.loop_ended = False
+
+    def call_soon(self, fn: Callable[[], object]) -> None:
+        self.root.after(0, fn)  # a Tk timer: outside any tick
+
+    def report_exception(self, exc: BaseException) -> None:
+        # Where tkinter sends an exception escaping a command or binding.
+        self.root.report_callback_exception(type(exc), exc, exc.__traceback__)
 
     def threadless_unavailable(self) -> Optional[str]:
         if sys.platform == "win32":
@@ -198,7 +206,7 @@ def start(
 
 def run(
     root: tkinter.Tk,
-    async_fn: Callable[..., Awaitable[T]] | Any,
+    async_fn: Callable[..., Awaitable[T]] | Any = None,
     *args: Any,
     loop_factory: Optional[Callable[[], asyncio.AbstractEventLoop]] = None,
     debug: Optional[bool] = None,
@@ -230,13 +238,15 @@ def run(
 
 def async_handler(
     fn: Callable[..., Awaitable[Any]],
-) -> Callable[..., None]:
+) -> Callable[..., "asyncio.Task[Any]"]:
     """Turn an ``async def`` into a Tk command / event-binding callback.
 
-    Each call schedules ``fn(*args)`` as a task on the guest loop hosted by
-    this thread and returns at once (returning None, so a binding never
-    returns "break" by accident).  Exceptions are reported through the
-    loop's exception handler; tasks still running at the end of the run are
+    Each call starts ``fn(*args)`` as a task on the guest loop hosted by
+    this thread and returns the task at once (never ``"break"``, so a
+    binding's default handling goes on).  An exception escaping the task
+    goes to ``root.report_callback_exception`` (as one escaping an ordinary
+    Tk callback does), once, with the coroutine's traceback; a cancelled
+    task reports nothing.  Tasks still running at the end of the run are
     cancelled by its teardown.
 
     Example::
@@ -245,3 +255,18 @@ def async_handler(
         root.bind("<Key>", async_handler(on_key))
     """
     return host.async_handler(fn, "asyncio_guest.tk.start() or .run()")
+
+
+async def modal(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call a blocking dialog function from a Tk callback and await its
+    result::
+
+        if await guest_tk.modal(messagebox.askyesno, "Quit", "Really?"):
+            root.destroy()
+
+    ``fn(*args, **kwargs)`` runs from a Tk timer (not inside a guest tick),
+    so the dialog's nested loop keeps the guest running; its result (or
+    exception) comes back here.  Cancelling this coroutine leaves the
+    dialog open and drops its result."""
+    result: T = await host.modal(fn, *args, **kwargs)
+    return result

@@ -133,7 +133,7 @@ def start(
 
 
 def run(
-    async_fn: Callable[..., Awaitable[T]] | Any,
+    async_fn: Callable[..., Awaitable[T]] | Any = None,
     *args: Any,
     loop_factory: Optional[Callable[[], asyncio.AbstractEventLoop]] = None,
     debug: Optional[bool] = None,
@@ -205,9 +205,10 @@ else:
 
 def async_handler(
     fn: Callable[..., Awaitable[Any]],
-) -> Callable[..., None]:
+) -> Callable[..., "asyncio.Task[Any]"]:
     """Turn an ``async def`` into a plain callback (a window procedure's
-    handler, a toolkit's command): each call schedules ``fn(*args)`` as a
-    task on the guest loop hosted by this thread and returns None at once.
+    handler, a toolkit's command): each call starts ``fn(*args)`` as a task
+    on the guest loop hosted by this thread and returns the task at once;
+    an exception escaping it goes to ``sys.excepthook``, once.
     """
     return host.async_handler(fn, "asyncio_guest.win32.start() or .run()")
