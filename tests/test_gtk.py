@@ -848,3 +848,115 @@ if not CHILD:
         tail = "\n".join(out.splitlines()[-25:])
         assert gtk4_child.returncode == 0, f"GTK 4 tests failed:\n{tail}"
         assert " passed" in tail and "skipped" not in tail, tail
+
+
+# -- awaiting GTK: modal, wait_signal, gio -------------------------------------
+
+from gi.repository import Gio, GObject  # noqa: E402
+
+
+def _pending(obj: Any, name: str) -> bool:
+    signal_id, detail = GObject.signal_parse_name(name, obj, True)
+    return bool(GObject.signal_has_handler_pending(obj, signal_id, detail,
+                                                   True))
+
+
+def test_wait_signal_returns_the_arguments_and_leaves_no_handler(
+        Gtk, loop_factory):
+    async def main() -> Any:
+        button = Gtk.Button(label="a")
+        adj = Gtk.Adjustment(value=0, lower=0, upper=10)
+        GLib.timeout_add(10, lambda: button.clicked() or False)
+        clicked = await guest_gtk.wait_signal(button, "clicked")
+        GLib.timeout_add(10, lambda: button.set_label("b") or False)
+        pspec = await guest_gtk.wait_signal(button, "notify::label",
+                                            timeout=5)
+        GLib.timeout_add(10, lambda: adj.set_value(3) or False)
+        changed = await guest_gtk.wait_signal(adj, "value-changed")
+        with pytest.raises(TimeoutError):
+            await guest_gtk.wait_signal(button, "clicked", timeout=0.05)
+        task = asyncio.create_task(guest_gtk.wait_signal(button, "clicked"))
+        await asyncio.sleep(0.02)
+        during = _pending(button, "clicked")
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        with pytest.raises(TypeError, match="no signal 'nope'"):
+            await guest_gtk.wait_signal(button, "nope")
+        return (clicked, pspec.name, changed, during,
+                _pending(button, "clicked"), _pending(button, "notify::label"),
+                _pending(adj, "value-changed"))
+
+    clicked, pspec_name, changed, during, *left = guest_gtk.run(
+        main, loop_factory=loop_factory)
+    assert clicked is None and pspec_name == "label" and changed is None
+    assert during is True
+    assert left == [False, False, False], left
+
+
+def test_gio_awaits_real_operations_and_raises_their_errors(
+        Gtk, loop_factory, tmp_path):
+    """A file read, a subprocess, a socket connect (to a server of the
+    guest loop), a GLib.Error, and cancellation (the operation ends
+    cancelled)."""
+    path = tmp_path / "data.txt"
+    path.write_bytes(b"hello gio")
+
+    async def main() -> Any:
+        out: dict[str, Any] = {}
+        ok, data, _etag = await guest_gtk.gio(
+            Gio.File.new_for_path(str(path)).load_contents_async)
+        out["file"] = (ok, bytes(data))
+        proc = Gio.Subprocess.new(
+            ["sh", "-c", "echo from-sh"], Gio.SubprocessFlags.STDOUT_PIPE)
+        ok, stdout, _stderr = await guest_gtk.gio(
+            proc.communicate_utf8_async, None)
+        out["subprocess"] = (ok, stdout)
+
+        async def serve(reader: Any, writer: Any) -> None:
+            writer.write(b"hi")
+            await writer.drain()
+            writer.close()
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        conn = await guest_gtk.gio(Gio.SocketClient().connect_to_host_async,
+                                   "127.0.0.1", port)
+        out["socket"] = conn.is_connected()
+        conn.close()
+        server.close()
+        await server.wait_closed()
+        with pytest.raises(GLib.Error) as info:
+            await guest_gtk.gio(Gio.File.new_for_path(
+                str(tmp_path / "missing")).load_contents_async)
+        out["error"] = info.value.matches(Gio.io_error_quark(),
+                                          Gio.IOErrorEnum.NOT_FOUND)
+        sleeper = Gio.Subprocess.new(["sleep", "30"], Gio.SubprocessFlags.NONE)
+        seen: list[bool] = []
+
+        def finish(result: Any) -> Any:
+            try:
+                return sleeper.wait_finish(result)
+            except GLib.Error as exc:  # what cancelling did to the operation
+                seen.append(exc.matches(Gio.io_error_quark(),
+                                        Gio.IOErrorEnum.CANCELLED))
+                raise
+        task = asyncio.create_task(guest_gtk.gio(sleeper.wait_async,
+                                                 finish=finish))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        for _ in range(200):
+            if seen:
+                break
+            await asyncio.sleep(0.01)
+        out["cancelled"] = seen
+        sleeper.force_exit()
+        with pytest.raises(TypeError, match="_async"):
+            await guest_gtk.gio(len)
+        return out
+
+    out = guest_gtk.run(main, loop_factory=loop_factory)
+    assert out == {"file": (True, b"hello gio"),
+                   "subprocess": (True, "from-sh\n"), "socket": True,
+                   "error": True, "cancelled": [True]}

@@ -1112,3 +1112,125 @@ def test_warns_about_pyside6_6_12_0(monkeypatch: pytest.MonkeyPatch) -> None:
     if sys.version_info < (3, 12):
         with pytest.warns(RuntimeWarning, match="6.12.0.*none_dealloc"):
             _qt_binding._warn_known_bugs("PySide6")
+
+
+# -- awaiting Qt: modal, exec_dialog, wait_signal ------------------------------
+
+class Emitter(QtCore.QObject):
+    none = Signal()
+    one = Signal(int)
+    two = Signal(int, str)
+
+
+def _receivers(obj: Any, name: str, signature: str) -> int:
+    """How many slots are connected to obj's signal (PyQt takes the bound
+    signal, PySide6 the SIGNAL() string)."""
+    if THIS == "PySide6":
+        return int(obj.receivers(QtCore.SIGNAL(signature)))
+    return int(obj.receivers(getattr(obj, name)))
+
+
+@pytest.mark.parametrize("mode", ["thread", "threadless"])
+def test_modal_runs_the_dialog_outside_the_tick_and_returns_its_result(
+        app, window, loop_factory, loop_nesting, mode):
+    """await qt.modal(dialog.exec): the nested loop keeps the guest running
+    (a sibling task advances), the result code comes back; a raising
+    dialog function raises in the coroutine."""
+    async def main() -> Any:
+        progress = {"n": 0}
+
+        async def ticker() -> None:
+            while True:
+                progress["n"] += 1
+                await asyncio.sleep(0.002)
+
+        t = asyncio.create_task(ticker())
+        dialog = QtWidgets.QDialog()
+        start = {}
+
+        def close_later() -> None:
+            if progress["n"] >= start["n"] + 20:
+                dialog.accept()
+            else:
+                QtCore.QTimer.singleShot(5, close_later)
+
+        def opened() -> int:
+            start["n"] = progress["n"]
+            QtCore.QTimer.singleShot(5, close_later)
+            return (getattr(dialog, "exec", None) or dialog.exec_)()
+
+        code = await guest_qt.modal(opened)
+        during = progress["n"] - start["n"]
+
+        def refuses() -> None:
+            raise LookupError("no such dialog")
+        with pytest.raises(LookupError, match="no such dialog"):
+            await guest_qt.modal(refuses)
+        t.cancel()
+        return code, during
+
+    code, during = guest_qt.run(main, loop_factory=loop_factory, mode=mode)
+    assert code == 1  # QDialog.Accepted
+    assert during >= 20
+    assert loop_nesting["max"] == 1
+
+
+def test_exec_dialog_awaits_finished_without_a_nested_loop(app, window,
+                                                           loop_factory):
+    async def main() -> Any:
+        dialog = QtWidgets.QDialog()
+        QtCore.QTimer.singleShot(20, dialog.accept)
+        accepted = await guest_qt.exec_dialog(dialog)
+        QtCore.QTimer.singleShot(20, dialog.reject)
+        rejected = await guest_qt.exec_dialog(dialog)
+        task = asyncio.create_task(guest_qt.exec_dialog(dialog))
+        await asyncio.sleep(0.05)
+        shown = dialog.isVisible()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return (accepted, rejected, shown, dialog.isVisible(),
+                _receivers(dialog, "finished", "finished(int)"))
+
+    accepted, rejected, shown, visible, left = guest_qt.run(
+        main, loop_factory=loop_factory)
+    assert (accepted, rejected) == (1, 0)
+    assert shown and not visible  # cancelling rejected it
+    assert left == 0  # no connection left behind
+
+
+def test_wait_signal_returns_the_arguments_and_leaves_no_connection(
+        app, window, loop_factory):
+    async def main() -> Any:
+        e = Emitter()
+        QtCore.QTimer.singleShot(10, e.none.emit)
+        none = await guest_qt.wait_signal(e.none)
+        QtCore.QTimer.singleShot(10, lambda: e.one.emit(7))
+        one = await guest_qt.wait_signal(e.one)
+        QtCore.QTimer.singleShot(10, lambda: e.two.emit(3, "x"))
+        two = await guest_qt.wait_signal(e.two, timeout=5)
+        with pytest.raises(TimeoutError):
+            await guest_qt.wait_signal(e.one, timeout=0.05)
+        task = asyncio.create_task(guest_qt.wait_signal(e.one))
+        await asyncio.sleep(0.02)
+        during = _receivers(e, "one", "one(int)")
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return (none, one, two, during, _receivers(e, "none", "none()"),
+                _receivers(e, "one", "one(int)"),
+                _receivers(e, "two", "two(int,QString)"))
+
+    none, one, two, during, *left = guest_qt.run(main,
+                                                 loop_factory=loop_factory)
+    assert (none, one, two) == (None, 7, (3, "x"))
+    assert during == 1
+    assert left == [0, 0, 0], left
+
+
+def test_wait_signal_refuses_what_is_not_a_signal(app, window, loop_factory):
+    async def main() -> None:
+        with pytest.raises(TypeError, match="bound Qt signal"):
+            await guest_qt.wait_signal(42)
+
+    guest_qt.run(main, loop_factory=loop_factory)

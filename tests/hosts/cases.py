@@ -84,6 +84,35 @@ class Case:
         """Whether the host's window (if any) is on the screen."""
         return True
 
+    #: Why the host has no async-handler helper (None: ``handler(fn)``
+    #: wraps ``fn`` as the toolkit's own helper does).
+    no_handlers: Optional[str] = None
+
+    def handler(self, fn: Any) -> Any:
+        """``fn`` wrapped by the host's async-handler helper."""
+        return host.async_handler(fn, "a run")
+
+    def modal_api(self) -> Any:
+        """The host's ``await modal(fn)`` (the layer's, for hosts without
+        one of their own)."""
+        return host.modal
+
+    def capture_reports(self, sink: list[BaseException]) -> None:
+        """Where the toolkit sends an exception escaping an ordinary
+        callback: into ``sink`` until teardown (default ``sys.excepthook``)."""
+        previous = sys.excepthook
+        sys.excepthook = lambda tp, exc, tb: sink.append(exc)
+        self._restore_hook = lambda: setattr(sys, "excepthook", previous)
+
+    def release_reports(self) -> None:
+        restore = getattr(self, "_restore_hook", None)
+        if restore is not None:
+            restore()
+
+    #: Why ``run`` cannot be called without a coroutine (None: it can,
+    #: and then runs until the host is closed).
+    no_bare_run: Optional[str] = None
+
     #: How many Ctrl-Cs end a program that is busy in a tick or a host
     #: callback (1), and how many tracebacks Python prints when Ctrl-C ends
     #: an idle one (1), except on asyncio.run, as for a native asyncio
@@ -100,6 +129,9 @@ class QueueCase(Case):
 
     name = "queue"
     on_close = RAISES_CANCELLED  # GuestRun.cancel(): the main task's outcome
+    no_handlers = ("a bare start_guest_run has no Host to report a handler's "
+                   "exception to (the loop's exception handler gets it)")
+    no_bare_run = "a bare start_guest_run has no run(): the program loops"
 
     def setup(self) -> None:
         self.calls: "queue.SimpleQueue[Callable[[], object]]" = (
@@ -243,6 +275,18 @@ class TkCase(Case):
     def pump(self) -> None:
         self.root.update()
 
+    def handler(self, fn: Any) -> Any:
+        from asyncio_guest import tk as guest_tk
+        return guest_tk.async_handler(fn)
+
+    def modal_api(self) -> Any:
+        from asyncio_guest import tk as guest_tk
+        return guest_tk.modal
+
+    def capture_reports(self, sink: list[BaseException]) -> None:
+        self.root.report_callback_exception = (
+            lambda tp, exc, tb: sink.append(exc))
+
     def modal(self, done: Callable[[], bool]) -> None:
         dialog = self.tkinter.Toplevel(self.root)
 
@@ -307,6 +351,12 @@ class QtCase(Case):
 
     def pump(self) -> None:
         self.app.processEvents()
+
+    def handler(self, fn: Any) -> Any:
+        return self.guest_qt.async_slot(fn)
+
+    def modal_api(self) -> Any:
+        return self.guest_qt.modal
 
     def _until(self, done: Callable[[], bool],
                then: Callable[[], None]) -> Any:
@@ -374,6 +424,14 @@ class GtkCase(Case):
     def pump(self) -> None:
         self.later(0.005, lambda: None)  # iteration(True) blocks no longer
         self.GLib.MainContext.default().iteration(True)
+
+    def handler(self, fn: Any) -> Any:
+        from asyncio_guest import gtk as guest_gtk
+        return guest_gtk.signal_handler(fn)
+
+    def modal_api(self) -> Any:
+        from asyncio_guest import gtk as guest_gtk
+        return guest_gtk.modal
 
     def modal(self, done: Callable[[], bool]) -> None:
         Gtk = self.Gtk
@@ -474,6 +532,10 @@ class PygameCase(Case):
                 self.on_event(event)
             event = self.pygame.event.poll()
 
+    def handler(self, fn: Any) -> Any:
+        from asyncio_guest import pygame as guest_pygame
+        return guest_pygame.async_handler(fn)
+
     def abandon(self, main: Any, mode: str, loop_factory: Any,
                 parked: Callable[[], bool], mark: Callable[[], None]) -> Any:
         from asyncio_guest import pygame as guest_pygame
@@ -496,6 +558,9 @@ class AsyncioCase(Case):
     no_nesting = NO_NESTED_ASYNCIO
     busy_interrupts = 2
     idle_interrupt_tracebacks = 2
+    no_handlers = ("an asyncio host's callbacks are asyncio's own: they "
+                   "create tasks on the loop they choose")
+    no_bare_run = "aio.run() is awaited by a task that decides when it ends"
 
     def guest_run(self, main: Any, loop_factory: Any) -> Any:
         from asyncio_guest import aio
@@ -562,6 +627,9 @@ class TrioCase(Case):
                   "Trio callback raises RuntimeError)")
     no_abandoning = ("trio.run returns only once every task of it has "
                      "ended, so its host loop cannot stop under a live run")
+    no_handlers = ("Trio's callbacks are Trio's own (a nursery's tasks), "
+                   "not a toolkit's")
+    no_bare_run = "trio.run() of guest_trio.run is a Trio task's choice"
 
     def run(self, main: Any, mode: str, loop_factory: Any) -> Any:
         import trio

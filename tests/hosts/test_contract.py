@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import traceback
 from typing import Any
 
 import pytest
@@ -20,13 +21,13 @@ import asyncio_guest
 LONG = 3600.0  # "an hour": a deadline nobody may wait for
 GUARD = 20.0  # seconds: a scenario taking this long has failed
 
-def params(cant: str = "") -> list[Any]:
-    """host x mode, leaving out the hosts whose ``cant`` attribute gives a
+def params(*cant: str) -> list[Any]:
+    """host x mode, leaving out the hosts whose ``cant`` attributes give a
     reason why a scenario cannot happen there (see
     test_every_host_left_out_says_why)."""
     return [pytest.param((name, mode), id=f"{name}-{mode}")
             for name, cls in CASES.items() for mode in cls.modes
-            if not cant or getattr(cls, cant) is None]
+            if all(getattr(cls, c) is None for c in cant)]
 
 
 def _make(request: pytest.FixtureRequest) -> Any:
@@ -51,13 +52,42 @@ def nesting_case(request: pytest.FixtureRequest, display: str) -> Any:
     made.teardown()
 
 
-def test_every_host_left_out_says_why() -> None:
-    """A host is left out of a scenario only with a reason, and only the
-    async-framework hosts are (the hosts a program runs a loop of its own
-    inside: asyncio, Tornado, Trio)."""
-    left_out = {name: cls.no_nesting for name, cls in CASES.items()
-                if cls.no_nesting is not None}
-    assert set(left_out) == {"asyncio", "tornado", "trio"}
+@pytest.fixture(params=params("no_handlers"))
+def handler_case(request: pytest.FixtureRequest, display: str) -> Any:
+    made = _make(request)
+    yield made
+    made.release_reports()
+    made.teardown()
+
+
+@pytest.fixture(params=params("no_nesting", "no_handlers"))
+def toolkit_case(request: pytest.FixtureRequest, display: str) -> Any:
+    """The hosts with a Host of their own that can nest a loop (a modal
+    dialog's): the toolkits and the example host."""
+    made = _make(request)
+    yield made
+    made.teardown()
+
+
+@pytest.fixture(params=params("no_bare_run"))
+def bare_case(request: pytest.FixtureRequest, display: str) -> Any:
+    made = _make(request)
+    yield made
+    made.teardown()
+
+
+@pytest.mark.parametrize("attr, hosts", [
+    ("no_nesting", {"asyncio", "tornado", "trio"}),
+    ("no_handlers", {"queue", "asyncio", "tornado", "trio"}),
+    ("no_bare_run", {"queue", "asyncio", "tornado", "trio"}),
+])
+def test_every_host_left_out_says_why(attr: str, hosts: set[str]) -> None:
+    """A host is left out of a scenario only with a reason, and only these:
+    the async-framework hosts (a program runs its own loop's tasks inside
+    them) and, for the toolkit helpers, the bare start_guest_run host."""
+    left_out = {name: getattr(cls, attr) for name, cls in CASES.items()
+                if getattr(cls, attr) is not None}
+    assert set(left_out) == hosts
     assert all(len(why) > 20 for why in left_out.values())
 
 
@@ -293,4 +323,132 @@ def test_a_modal_loop_in_a_coroutine_runs_host_events_but_no_tick(
     assert ran_inside == ["host callback"]
     assert during == 0  # no tick inside the tick
     assert resumed > 0
+    assert loop_nesting["max"] == 1
+
+
+# -- async handlers and event-driven programs ----------------------------------
+
+def test_a_handler_returns_its_task_and_its_exception_reaches_the_toolkit(
+        handler_case, loop_factory):
+    """The host's async-handler helper, called from a host callback,
+    returns the task it started; an exception escaping that task goes where
+    the toolkit sends one escaping an ordinary callback (Tk's
+    report_callback_exception, else sys.excepthook), once, with the
+    coroutine's traceback; a cancelled one reports nothing."""
+    case = handler_case
+    reports: list[BaseException] = []
+    case.capture_reports(reports)
+
+    class Boom(Exception):
+        pass
+
+    async def ok(x: int) -> int:
+        await asyncio.sleep(0)
+        return x * 2
+
+    async def failing() -> None:
+        await asyncio.sleep(0)
+        raise Boom("from a handler")
+
+    async def endless() -> None:
+        await asyncio.sleep(LONG)
+
+    handlers = [case.handler(f) for f in (ok, failing, endless)]
+    box: dict[str, Any] = {}
+
+    def from_host() -> None:  # a host callback, as a button's command
+        box["tasks"] = (handlers[0](21), handlers[1](), handlers[2]())
+
+    async def main() -> Any:
+        case.later(0.01, from_host)
+        while "tasks" not in box:
+            await asyncio.sleep(0.005)
+        t_ok, t_fail, t_endless = box["tasks"]
+        t_endless.cancel()
+        value = await t_ok
+        await asyncio.wait([t_fail, t_endless])
+        for _ in range(5):
+            await asyncio.sleep(0)  # done callbacks have run
+        return value, box["tasks"]
+
+    value, tasks = run(case, main, loop_factory)
+    assert all(isinstance(t, asyncio.Task) for t in tasks)
+    assert value == 42
+    assert tasks[2].cancelled()
+    assert len(reports) == 1, reports
+    assert isinstance(reports[0], Boom)
+    frames = [f.name for f in traceback.extract_tb(reports[0].__traceback__)]
+    assert "failing" in frames, frames
+
+
+def test_run_without_a_coroutine_runs_until_the_host_closes(bare_case,
+                                                            loop_factory):
+    """An event-driven program: run() with no coroutine runs the host (and
+    the guest: handlers work) until the user closes it, then returns None
+    after the teardown."""
+    case = bare_case
+    seen: list[str] = []
+
+    async def on_event() -> None:
+        await asyncio.sleep(0.01)
+        seen.append("handled on the guest loop")
+        case.later(0.01, case.close)
+
+    if case.no_handlers is None:
+        handler = case.handler(on_event)
+        case.later(0.05, handler)
+    else:
+        case.later(0.05, case.close)
+    case.later(GUARD, case.close)  # a hang fails, it does not hang
+    started = time.monotonic()
+    assert case.run(None, case.mode, loop_factory) is None
+    assert time.monotonic() - started < GUARD - 1, "closed by the guard"
+    assert seen == ["handled on the guest loop"]
+    assert asyncio_guest.current_run() is None
+
+
+def test_await_modal_opens_the_dialog_outside_the_tick(toolkit_case,
+                                                      loop_factory,
+                                                      loop_nesting):
+    """await <host>.modal(fn): the blocking dialog function runs from a
+    host callback, so its nested loop keeps the guest running (a sibling
+    task advances while it is open); its result, or its exception, comes
+    back to the coroutine; never a tick inside a tick."""
+    case = toolkit_case
+    modal = case.modal_api()
+
+    async def main() -> Any:
+        progress = {"n": 0}
+
+        async def ticker() -> None:
+            while True:
+                progress["n"] += 1
+                await asyncio.sleep(0.002)
+
+        t = asyncio.create_task(ticker())
+        start: dict[str, int] = {}
+
+        def dialog(answer: str, *, loud: bool) -> str:
+            start["n"] = progress["n"]
+            deadline = time.monotonic() + 10
+            case.modal(lambda: progress["n"] >= start["n"] + 20
+                       or time.monotonic() > deadline)
+            return answer.upper() if loud else answer
+
+        answer = await modal(dialog, "yes", loud=True)
+        during = progress["n"] - start["n"]
+
+        def broken() -> None:
+            raise LookupError("no dialog")
+        try:
+            await modal(broken)
+        except LookupError as exc:
+            raised = str(exc)
+        t.cancel()
+        return answer, during, raised
+
+    answer, during, raised = run(case, main, loop_factory)
+    assert answer == "YES"
+    assert during >= 20
+    assert raised == "no dialog"
     assert loop_nesting["max"] == 1
