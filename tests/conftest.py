@@ -13,10 +13,8 @@ import asyncio
 import gc
 import os
 import queue
-import shutil
 import signal
 import socket
-import subprocess
 import threading
 import time
 from typing import Any, Callable, Optional
@@ -207,22 +205,14 @@ def display() -> Any:
     if os.environ.get("DISPLAY"):
         yield os.environ["DISPLAY"]
         return
-    xvfb = shutil.which("Xvfb")
-    if xvfb is None:
-        pytest.fail("no DISPLAY and no Xvfb: install xvfb (apt-get install "
-                    "xvfb) to run the Tk tests")
-    r, w = os.pipe()
-    proc = subprocess.Popen(
-        [xvfb, "-displayfd", str(w), "-screen", "0", "1024x768x24",
-         "-nolisten", "tcp"], pass_fds=(w,), stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
-    os.close(w)
-    with os.fdopen(r) as f:
-        number = f.readline().strip()
-    if not number:
-        proc.kill()
-        pytest.fail("Xvfb did not start")
-    os.environ["DISPLAY"] = f":{number}"
+    from guest_helpers import start_xvfb  # (it imports this module)
+
+    try:
+        proc, display = start_xvfb()
+    except RuntimeError as exc:
+        pytest.fail(f"no DISPLAY, and {exc}: the GUI tests are part of the "
+                    "suite")
+    os.environ["DISPLAY"] = display
     yield os.environ["DISPLAY"]
     del os.environ["DISPLAY"]
     proc.terminate()

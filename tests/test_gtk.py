@@ -866,13 +866,14 @@ def test_wait_signal_returns_the_arguments_and_leaves_no_handler(
     async def main() -> Any:
         button = Gtk.Button(label="a")
         adj = Gtk.Adjustment(value=0, lower=0, upper=10)
-        GLib.timeout_add(10, lambda: button.clicked() or False)
-        clicked = await guest_gtk.wait_signal(button, "clicked")
+        GLib.timeout_add(10, lambda: button.emit("clicked") and False)
+        clicked = await guest_gtk.wait_signal(button, "clicked", timeout=10)
         GLib.timeout_add(10, lambda: button.set_label("b") or False)
         pspec = await guest_gtk.wait_signal(button, "notify::label",
                                             timeout=5)
         GLib.timeout_add(10, lambda: adj.set_value(3) or False)
-        changed = await guest_gtk.wait_signal(adj, "value-changed")
+        changed = await guest_gtk.wait_signal(adj, "value-changed",
+                                              timeout=10)
         with pytest.raises(TimeoutError):
             await guest_gtk.wait_signal(button, "clicked", timeout=0.05)
         task = asyncio.create_task(guest_gtk.wait_signal(button, "clicked"))
@@ -956,7 +957,11 @@ def test_gio_awaits_real_operations_and_raises_their_errors(
             await guest_gtk.gio(len)
         return out
 
-    out = guest_gtk.run(main, loop_factory=loop_factory)
+    async def guarded() -> Any:
+        async with asyncio.timeout(20):
+            return await main()
+
+    out = guest_gtk.run(guarded, loop_factory=loop_factory)
     assert out == {"file": (True, b"hello gio"),
                    "subprocess": (True, "from-sh\n"), "socket": True,
                    "error": True, "cancelled": [True]}

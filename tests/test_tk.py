@@ -513,42 +513,6 @@ def test_async_handler_receives_real_x_click(tk_root, drive, loop_factory):
     assert finished.task.result() == "clicked"
     assert ("command", run.loop) in got
     assert ("release", 1, button) in got
-
-
-def test_async_handler_exception_goes_to_loop_handler_and_run_continues(
-        tk_root, drive, loop_factory):
-    loop_factory.expected = True
-    box: dict[str, Any] = {}
-
-    async def bad():
-        await asyncio.sleep(0)
-        raise ValueError("handler failed")
-
-    async def good():
-        box["good"].set_result("still running")
-
-    bad_button = tkinter.Button(tk_root, command=guest_tk.async_handler(bad))
-    good_button = tkinter.Button(tk_root,
-                                 command=guest_tk.async_handler(good))
-
-    async def main():
-        box["good"] = asyncio.get_running_loop().create_future()
-        return await box["good"]
-
-    drive.when(lambda: "good" in box, bad_button.invoke, what="main to start")
-    drive.when(lambda: bool(loop_factory.contexts), good_button.invoke,
-               what="the handler's error to reach the loop")
-    run, finished = start_and_mainloop(tk_root, main,
-                                       loop_factory=loop_factory)
-    drive.check()
-    assert finished.task.result() == "still running"
-    assert len(loop_factory.contexts) == 1, loop_factory.contexts
-    context = loop_factory.contexts[0]
-    assert isinstance(context["exception"], ValueError)
-    assert str(context["exception"]) == "handler failed"
-    assert "bad" in context["message"]
-
-
 def test_async_handler_without_a_run_raises(tk_root, drive, loop_factory):
     called: list[Any] = []
 

@@ -145,8 +145,10 @@ def async_handler(
     return handler
 
 
-#: Per run (weakly): its Host, for the runs host.start started (a handler's
-#: exception goes to its report_exception; host.current_host()).
+#: Per live run: its Host, for the runs host.start started (a handler's
+#: exception goes to its report_exception; host.current_host()); the entry
+#: goes when the run closes (the Host may refer to its run: a weak key
+#: alone would never be released).
 _hosts: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
 
 

@@ -358,11 +358,20 @@ def start(
     else:
         wake = {"run_sync_soon_threadsafe": host.post,
                 "run_sync_soon_not_threadsafe": host.post_soon}
+    box: list[Any] = []
+
+    def closed() -> None:
+        # The run is over: it is no longer this host's (nor keeps it).
+        if box:
+            _callbacks._hosts.pop(box[0], None)
+        host.closed()
+
     run = start_guest_run(
         async_fn, *args, done_callback=done_callback or report_main_task,
-        on_closed=host.closed, loop_factory=loop_factory,
+        on_closed=closed, loop_factory=loop_factory,
         host_uses_signal_set_wakeup_fd=host.uses_wakeup_fd, debug=debug,
         **wake)
+    box.append(run._runner)
     _callbacks._hosts[run._runner] = host
     return run
 

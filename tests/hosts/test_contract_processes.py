@@ -31,7 +31,6 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -43,6 +42,7 @@ from typing import Any, Iterator, Optional
 import pytest
 
 from cases import CASES
+from guest_helpers import SPAWN_LOCK, start_xvfb
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHILD = os.path.join(HERE, "child.py")
@@ -73,21 +73,9 @@ ABANDON = [f"{name}-{mode}-{loop}-abandon" for name, cls in CASES.items()
 
 @contextlib.contextmanager
 def _private_display() -> Iterator[str]:
-    xvfb = shutil.which("Xvfb")
-    if xvfb is None:
-        raise RuntimeError("no Xvfb: install xvfb (apt-get install xvfb)")
-    r, w = os.pipe()
-    proc = subprocess.Popen(
-        [xvfb, "-displayfd", str(w), "-screen", "0", "640x480x24",
-         "-nolisten", "tcp"], pass_fds=(w,), stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
-    os.close(w)
+    proc, display = start_xvfb("640x480x24")
     try:
-        with os.fdopen(r) as f:
-            number = f.readline().strip()
-        if not number:
-            raise RuntimeError("Xvfb did not start")
-        yield f":{number}"
+        yield display
     finally:
         proc.terminate()
         proc.wait(5)
@@ -117,10 +105,11 @@ def _play_on(scenario: str, display: Optional[str]) -> dict[str, Any]:
         return _abandon(name, mode, loop, display)
     cue = "ready" if what.endswith("idle") else "busy"
     with tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(
-            [sys.executable, CHILD, name, mode, loop, what],
-            stdout=subprocess.PIPE, stderr=err, text=True,
-            env=_child_env(display), cwd=HERE)
+        with SPAWN_LOCK:
+            proc = subprocess.Popen(
+                [sys.executable, CHILD, name, mode, loop, what],
+                stdout=subprocess.PIPE, stderr=err, text=True,
+                env=_child_env(display), cwd=HERE)
         lines: list[str] = []
         cued = threading.Event()
 
@@ -165,11 +154,12 @@ def _play_on(scenario: str, display: Optional[str]) -> dict[str, Any]:
 
 def _abandon(name: str, mode: str, loop: str,
              display: Optional[str]) -> dict[str, Any]:
-    proc = subprocess.Popen(
-        [sys.executable, "-W", "default::ResourceWarning", CHILD, name,
-         mode, loop, "abandon"], stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, env=_child_env(display),
-        cwd=HERE)
+    with SPAWN_LOCK:
+        proc = subprocess.Popen(
+            [sys.executable, "-W", "default::ResourceWarning", CHILD, name,
+             mode, loop, "abandon"], stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, env=_child_env(display),
+            cwd=HERE)
     try:
         out, err = proc.communicate(timeout=30)
         hung = False
