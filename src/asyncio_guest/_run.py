@@ -516,14 +516,14 @@ class _Runner:
         # left as they are (none can run), but nothing refuses it any more
         # (its __del__ closes it, and a closed loop is not "running").
         self._release_loop()
+        if _by_thread.get(self.host_thread) is self:
+            del _by_thread[self.host_thread]
 
     def _release_loop(self) -> None:
         self._scope.leave()
         self.driver.leave()  # and drops its references to this run
         self._hooks.remove()
         self.loop.close()
-        if _by_thread.get(self.host_thread) is self:
-            del _by_thread[self.host_thread]
 
 
 def _finished(task: "asyncio.Task[Any]") -> None:
