@@ -908,8 +908,10 @@ def test_gio_awaits_real_operations_and_raises_their_errors(
         ok, data, _etag = await guest_gtk.gio(
             Gio.File.new_for_path(str(path)).load_contents_async)
         out["file"] = (ok, bytes(data))
-        proc = Gio.Subprocess.new(
-            ["sh", "-c", "echo from-sh"], Gio.SubprocessFlags.STDOUT_PIPE)
+        # (without a sanitizer's LD_PRELOAD, which sh would not survive)
+        launcher = Gio.SubprocessLauncher.new(Gio.SubprocessFlags.STDOUT_PIPE)
+        launcher.unsetenv("LD_PRELOAD")
+        proc = launcher.spawnv(["sh", "-c", "echo from-sh"])
         ok, stdout, _stderr = await guest_gtk.gio(
             proc.communicate_utf8_async, None)
         out["subprocess"] = (ok, stdout)
@@ -933,7 +935,9 @@ def test_gio_awaits_real_operations_and_raises_their_errors(
                 str(tmp_path / "missing")).load_contents_async)
         out["error"] = info.value.matches(Gio.io_error_quark(),
                                           Gio.IOErrorEnum.NOT_FOUND)
-        sleeper = Gio.Subprocess.new(["sleep", "30"], Gio.SubprocessFlags.NONE)
+        quiet = Gio.SubprocessLauncher.new(Gio.SubprocessFlags.NONE)
+        quiet.unsetenv("LD_PRELOAD")
+        sleeper = quiet.spawnv(["sleep", "30"])
         seen: list[bool] = []
 
         def finish(result: Any) -> Any:
