@@ -38,42 +38,26 @@ def _make(request: pytest.FixtureRequest) -> Any:
     return made
 
 
-@pytest.fixture(params=params())
-def case(request: pytest.FixtureRequest, display: str) -> Any:
-    made = _make(request)
-    yield made
-    made.teardown()
+def _case_fixture(*cant: str) -> Any:
+    """A fixture: one host of cases.py per param (host x mode), leaving
+    out those whose ``cant`` attributes say why they cannot; set up, then
+    torn down (with whatever it captured)."""
+    @pytest.fixture(params=params(*cant))
+    def fixture(request: pytest.FixtureRequest, display: str) -> Any:
+        made = _make(request)
+        yield made
+        made.release_reports()
+        made.teardown()
+    return fixture
 
 
-@pytest.fixture(params=params("no_nesting"))
-def nesting_case(request: pytest.FixtureRequest, display: str) -> Any:
-    made = _make(request)
-    yield made
-    made.teardown()
-
-
-@pytest.fixture(params=params("no_handlers"))
-def handler_case(request: pytest.FixtureRequest, display: str) -> Any:
-    made = _make(request)
-    yield made
-    made.release_reports()
-    made.teardown()
-
-
-@pytest.fixture(params=params("no_nesting", "no_handlers"))
-def toolkit_case(request: pytest.FixtureRequest, display: str) -> Any:
-    """The hosts with a Host of their own that can nest a loop (a modal
-    dialog's): the toolkits and the example host."""
-    made = _make(request)
-    yield made
-    made.teardown()
-
-
-@pytest.fixture(params=params("no_bare_run"))
-def bare_case(request: pytest.FixtureRequest, display: str) -> Any:
-    made = _make(request)
-    yield made
-    made.teardown()
+case = _case_fixture()
+nesting_case = _case_fixture("no_nesting")
+handler_case = _case_fixture("no_handlers")
+#: The hosts with a Host of their own that can nest a loop (a modal
+#: dialog's): the toolkits and the example host.
+toolkit_case = _case_fixture("no_nesting", "no_handlers")
+bare_case = _case_fixture("no_bare_run")
 
 
 @pytest.mark.parametrize("attr, hosts", [
