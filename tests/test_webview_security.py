@@ -429,3 +429,33 @@ def test_app_scheme_csp_can_be_overridden(webview, loop_factory, app_dir):
     # default-src 'none' forbids the page's own fetch (connect-src)
     assert got["app://other/data.json"] == {"error": "TypeError"}, got
     assert os.path.exists(app_dir / "data.json")
+
+
+def test_a_trusted_page_keeps_py_across_its_own_url_changes(webview,
+                                                            loop_factory):
+    """A fragment change and history.pushState change the page's URL but
+    not its document or origin: its calls are still served."""
+    async def main(win: Any) -> Any:
+        @win.expose
+        async def echo(x: Any) -> Any:
+            return x
+
+        server = Server()
+        await server.start()
+        try:
+            win.allowed_origins = [server.origin]
+            win.load_url(server.page("/app", app_page()))
+            await win.loaded()
+            out = [await settle(win, "py.echo(1)")]
+            await win.eval_js("location.hash = 'step-2'; 1")
+            out.append(await settle(win, "py.echo(2)"))
+            await win.eval_js("history.pushState({}, '', '/app/view'); 1")
+            out.append(await settle(win, "py.echo(3)"))
+            out.append(await win.eval_js("location.pathname"))
+            return out
+        finally:
+            await server.close()
+
+    assert run(webview, main, loop_factory) == [
+        {"ok": True, "value": 1}, {"ok": True, "value": 2},
+        {"ok": True, "value": 3}, "/app/view"]

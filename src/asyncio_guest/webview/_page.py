@@ -106,8 +106,11 @@ class PageGuard:
                 f"{json.dumps(match[1])}, {json.dumps(self.token)})")
 
     def serves(self, uri: Optional[str]) -> bool:
-        """Whether messages are served now: a trusted page is shown."""
-        if self.page_uri is None or uri != self.page_uri:
+        """Whether messages are served now: a trusted page is shown (its
+        URL may have changed within the document: a fragment, pushState;
+        not its origin)."""
+        if self.page_uri is None or uri is None or (
+                origin_of(uri) != origin_of(self.page_uri)):
             self.refuse(f"page {uri}", "a message while a page that is not "
                         f"trusted is shown ({uri}) was refused")
             return False
