@@ -1,6 +1,6 @@
 """GObject signals and Gio's ``*_async`` operations, awaited on the guest
-loop (:func:`asyncio_guest.gtk.wait_signal`, :func:`asyncio_guest.gtk.gio`).
-Everything here runs on the GLib thread."""
+loop (:func:`asyncio_guest.gtk.wait_signal`, :func:`asyncio_guest.gtk.gio`),
+and :func:`drain_pending`.  Everything here runs on the GLib thread."""
 
 from __future__ import annotations
 
@@ -11,7 +11,15 @@ from typing import Any, Optional
 from gi.repository import (  # type: ignore[import-untyped, unused-ignore]
     GLib, GObject)
 
-__all__ = ["wait_signal", "gio"]
+__all__ = ["wait_signal", "gio", "drain_pending"]
+
+
+def drain_pending() -> None:
+    """Dispatch what the default main context has pending now, without
+    waiting (what a widget's destruction queued, before going on)."""
+    ctx = GLib.MainContext.default()
+    while ctx.pending():
+        ctx.iteration(False)
 
 
 def _has_signal(obj: Any, name: str) -> bool:

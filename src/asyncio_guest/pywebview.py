@@ -72,6 +72,7 @@ from typing import Any, Optional, TypeVar
 from . import gtk as _guest_gtk
 from .host import GuestRun
 from .webview._origins import OriginPolicy, origin_of
+from .webview._page import LogOnce
 
 __all__ = ["api", "function", "start", "call", "running_loop"]
 
@@ -117,7 +118,7 @@ class _Calls:
         self.lock = threading.Lock()
         self.windows: set[int] = set()
         self.allowed = allowed
-        self.logged: set[str] = set()
+        self.refuse = LogOnce(logger, "pywebview")
 
     def check_origin(self, owner: object, name: str) -> None:
         """Refuse the call (PermissionError, which pywebview hands to the
@@ -130,11 +131,8 @@ class _Calls:
             url = w.get_current_url()  # None: an html page (about:blank)
             if url is not None and not (
                     self.allowed.allows(url) or _home(w).allows(url)):
-                if url not in self.logged:
-                    self.logged.add(url)
-                    logger.warning("pywebview: %s() refused: called while "
-                                   "%s (not a trusted origin) is shown",
-                                   name, url)
+                self.refuse(url, f"{name}() refused: called while {url} "
+                            "(not a trusted origin) is shown")
                 raise PermissionError(
                     f"{name}(): refused: this page's origin is not trusted")
 

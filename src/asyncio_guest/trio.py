@@ -92,14 +92,21 @@ def start(
 ) -> GuestRun:
     """Start ``async_fn(*args)`` as a guest of the Trio run on this thread.
     Call it from Trio code.  Returns at once."""
+    return _start(async_fn, args, done_callback, loop_factory, debug)[1]
+
+
+def _start(async_fn: Any, args: tuple[Any, ...],
+           done_callback: Optional[Callable[["asyncio.Task[Any]"], object]],
+           loop_factory: Optional[Callable[[], asyncio.AbstractEventLoop]],
+           debug: Optional[bool]) -> tuple[TrioHost, GuestRun]:
     try:
         trio_host = TrioHost(_token())
     except BaseException:
         host.close_if_coroutine(async_fn)
         raise
-    return host.start(trio_host, async_fn, *args,
-                      done_callback=done_callback, loop_factory=loop_factory,
-                      debug=debug, mode="thread")
+    return trio_host, host.start(
+        trio_host, async_fn, *args, done_callback=done_callback,
+        loop_factory=loop_factory, debug=debug, mode="thread")
 
 
 async def run(
@@ -120,13 +127,7 @@ async def run(
         box.append(task)
         finished.set()
 
-    try:
-        trio_host = TrioHost(_token())
-    except BaseException:
-        host.close_if_coroutine(async_fn)
-        raise
-    guest = host.start(trio_host, async_fn, *args, done_callback=done,
-                       loop_factory=loop_factory, debug=debug, mode="thread")
+    trio_host, guest = _start(async_fn, args, done, loop_factory, debug)
     try:
         await finished.wait()
     except BaseException:  # Cancelled, or Ctrl-C (Trio raises it here)

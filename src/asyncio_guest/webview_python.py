@@ -60,10 +60,12 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any, Optional, TypeVar
 
 from . import gtk as _gtk
+from ._glib_await import drain_pending
 from ._callbacks import require_async
 from .host import current_run
 from .webview import _rpc
 from .webview._origins import OriginPolicy, origin_of
+from .webview._page import LogOnce
 
 __all__ = ["Window", "run", "load", "LIBRARY_NAME"]
 
@@ -197,7 +199,7 @@ class Window:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._generation = 0  # the page's: replies to an older one drop
         self._close_waiters: list[asyncio.Future[None]] = []
-        self._logged: set[str] = set()
+        self._refuse = LogOnce(logger, "webview_python")
         self._keep: list[Any] = []  # ctypes callbacks WebKit/GTK hold
         lib = self._ffi.lib
         lib.webview_get_window.restype = ctypes.c_void_p
@@ -253,9 +255,7 @@ class Window:
     def navigate(self, url: str) -> None:
         """Load ``url``; its origin is the app's own from now on."""
         self._check_open()
-        origin = origin_of(url)
-        if origin is not None and origin != "about:blank":
-            self._own = self._own | OriginPolicy(frozenset([origin]))
+        self._own = self._own.adding(url)
         self._ffi.webview_navigate(self._handle, url.encode())
 
     def eval(self, js: str) -> None:
@@ -287,10 +287,7 @@ class Window:
             # webview_return only queues its reply (an idle callback): run
             # those while the view exists, not in webview_destroy's own
             # draining, after it has destroyed the view.
-            from gi.repository import GLib  # type: ignore[import-untyped, unused-ignore]
-            ctx = GLib.MainContext.default()
-            while ctx.pending():
-                ctx.iteration(False)
+            drain_pending()
             handle, self._handle = self._handle, None
             self.webview._handle = None
             self._ffi.webview_destroy(handle)
@@ -308,11 +305,6 @@ class Window:
         if origin_of(uri) == "about:blank":
             return True  # set_html: the app's own (webview_set_html)
         return (self._own | self._allowed).allows(uri)
-
-    def _refuse(self, key: str, message: str) -> None:
-        if key not in self._logged:
-            self._logged.add(key)
-            logger.warning("webview_python: %s", message)
 
     def _on_destroy(self, widget: Any, data: Any) -> None:
         if not self._alive:

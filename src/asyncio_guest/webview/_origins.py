@@ -137,6 +137,14 @@ class OriginPolicy:
     def __or__(self, other: "OriginPolicy") -> "OriginPolicy":
         return OriginPolicy(self.origins | other.origins)
 
+    def adding(self, uri: str) -> "OriginPolicy":
+        """These origins and ``uri``'s (if it has one other than
+        ``about:blank``, which is trusted per load, not per origin)."""
+        origin = origin_of(uri)
+        if origin is None or origin == "about:blank":
+            return self
+        return OriginPolicy(self.origins | {origin})
+
     def allows(self, uri: str) -> bool:
         """Whether the page at ``uri`` has one of these origins."""
         origin = origin_of(uri)

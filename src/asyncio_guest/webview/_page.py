@@ -45,6 +45,21 @@ NAVIGATION = ("browser", "block", "allow")
 _HELLO = re.compile(r'\{"hello":"([A-Za-z0-9_-]{16,64})"\}\Z')
 
 
+class LogOnce:
+    """Warnings on ``logger``, each key once (refusals of what a page sent:
+    logged, never raised into the app, and not once per message)."""
+
+    def __init__(self, logger: logging.Logger, prefix: str) -> None:
+        self.logger = logger
+        self.prefix = prefix
+        self.seen: set[str] = set()
+
+    def __call__(self, key: str, message: str) -> None:
+        if key not in self.seen:
+            self.seen.add(key)
+            self.logger.warning("%s: %s", self.prefix, message)
+
+
 class PageGuard:
     """The trust state of one window's page."""
 
@@ -63,16 +78,14 @@ class PageGuard:
         self.page_uri: Optional[str] = None  # the trusted page shown now
         self.token: Optional[str] = None  # issued to it
         self.python_load = False  # the load under way is Python's own
-        self._logged: set[str] = set()
+        self.refuse = LogOnce(logger, "webview")
 
     @property
     def trusted(self) -> OriginPolicy:
         return self.own | self.allowed
 
     def own_origin(self, uri: str) -> None:
-        origin = origin_of(uri)
-        if origin is not None and origin != "about:blank":
-            self.own = self.own | OriginPolicy(frozenset([origin]))
+        self.own = self.own.adding(uri)
 
     def prefixes(self) -> list[str]:
         """What the bridge script checks the page's URL against."""
@@ -145,9 +158,3 @@ class PageGuard:
                 logger.warning("webview: could not open %s in the browser:"
                                " %s", uri, exc)
         return True
-
-    def refuse(self, key: str, message: str) -> None:
-        """Log ``message`` once per ``key`` (never raised into the app)."""
-        if key not in self._logged:
-            self._logged.add(key)
-            logger.warning("webview: %s", message)

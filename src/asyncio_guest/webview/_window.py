@@ -30,6 +30,7 @@ from gi.repository import (  # type: ignore[import-untyped, unused-ignore]  # no
     Gio, GLib, Gtk, WebKit2)
 
 from .. import gtk as _gtk  # noqa: E402
+from .._glib_await import drain_pending  # noqa: E402
 from . import _eval, _rpc, _scheme  # noqa: E402
 from ._origins import DEFAULT_CSP, OriginPolicy, app_origin  # noqa: E402
 from ._page import NAVIGATION, PageGuard  # noqa: E402
@@ -89,6 +90,7 @@ class Window:
                 raise ValueError(f"{name} must be a positive int, not {value!r}")
         self._guard = PageGuard(allowed_origins, navigation,
                                 open_external or _launch_default)
+        self._bridge_prefixes: Optional[str] = None  # of the script in place
         self._functions: dict[str, Callable[..., Awaitable[Any]]] = {}
         self._function_origins: dict[str, Optional[OriginPolicy]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -242,10 +244,15 @@ class Window:
         load()
 
     def _update_bridge(self) -> None:
+        """The bridge script for the trusted prefixes as they are now
+        (replaced only when they changed)."""
+        prefixes = json.dumps(self._guard.prefixes())
+        if prefixes == self._bridge_prefixes:
+            return
+        self._bridge_prefixes = prefixes
         self.content_manager.remove_all_scripts()
         self.content_manager.add_script(WebKit2.UserScript.new(
-            _BRIDGE_JS % {"handler": HANDLER,
-                          "prefixes": json.dumps(self._guard.prefixes())},
+            _BRIDGE_JS % {"handler": HANDLER, "prefixes": prefixes},
             WebKit2.UserContentInjectedFrames.TOP_FRAME,
             WebKit2.UserScriptInjectionTime.START, None, None))
 
@@ -492,7 +499,4 @@ def run(async_fn: Callable[..., Awaitable[T]], *args: Any,
                         debug=debug, window=window.gtk_window, mode=mode)
     finally:
         window.close()
-        # Let GTK and WebKit finish the destruction before returning.
-        ctx = GLib.MainContext.default()
-        while ctx.pending():
-            ctx.iteration(False)
+        drain_pending()  # GTK and WebKit finish the destruction first
