@@ -282,6 +282,8 @@ def origins(allowed: bool) -> None:
     import http.server
 
     class Foreign(http.server.BaseHTTPRequestHandler):
+        timeout = 5  # a connection opened ahead and never used ends
+
         def do_GET(self) -> None:
             body = FOREIGN.encode()
             self.send_response(200)
@@ -293,7 +295,10 @@ def origins(allowed: bool) -> None:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Foreign)
+    class Server(http.server.ThreadingHTTPServer):
+        daemon_threads = False  # server_close() joins the request threads
+
+    server = Server(("127.0.0.1", 0), Foreign)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     foreign = f"http://127.0.0.1:{server.server_address[1]}"
     api = SecretApi()

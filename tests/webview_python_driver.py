@@ -49,6 +49,8 @@ def foreign_server(body: str) -> tuple[Any, str, list[str]]:
     hits: list[str] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
+        timeout = 5  # a connection opened ahead and never used ends
+
         def do_GET(self) -> None:
             hits.append(self.path)
             data = body.encode()
@@ -61,7 +63,10 @@ def foreign_server(body: str) -> tuple[Any, str, list[str]]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(http.server.ThreadingHTTPServer):
+        daemon_threads = False  # server_close() joins the request threads
+
+    server = Server(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}", hits
 
