@@ -2,8 +2,8 @@
 
 ``MiniLoop`` stands for "your toolkit": a small select()-based event loop
 with a thread-safe ``call_soon_threadsafe``, fd readers and one timer.
-``MiniHost`` is the whole adapter (both modes); docs/design.md ("Writing a
-host adapter") walks through it.  Run: python examples/custom_host.py
+``MiniHost`` is the whole adapter (both modes); the docs' "Writing a host
+adapter" page walks through it.  Run: python examples/custom_host.py
 """
 from __future__ import annotations
 
@@ -58,6 +58,11 @@ class MiniLoop:
         self.running = True
         while self.running:
             self.run_once()
+
+    def close(self) -> None:
+        self.sel.close()
+        self._r.close()
+        self._w.close()
 
 
 class MiniWatcher(host.PyWatcher):
@@ -134,4 +139,6 @@ async def main(name: str) -> str:
 
 if __name__ == "__main__":
     for mode in ("thread", "threadless"):
-        print(mode, "->", host.run(MiniHost(MiniLoop()), main, "asyncio", mode=mode))
+        toolkit = MiniLoop()
+        print(mode, "->", host.run(MiniHost(toolkit), main, "asyncio", mode=mode))
+        toolkit.close()

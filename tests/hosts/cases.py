@@ -211,6 +211,9 @@ class MiniCase(Case):
             sys.path.remove(EXAMPLES)
         self.loop = self.mod.MiniLoop()
 
+    def teardown(self) -> None:
+        self.loop.close()
+
     def run(self, main: Any, mode: str, loop_factory: Any) -> Any:
         mini = self.mod.MiniHost(self.loop)
         self._close = lambda: None

@@ -177,7 +177,8 @@ def played(request: pytest.FixtureRequest) -> Any:
     test waits for its own)."""
     wanted = [item.callspec.params["scenario"]
               for item in request.session.items
-              if item.module is request.module and hasattr(item, "callspec")
+              if getattr(item, "module", None) is request.module
+              and hasattr(item, "callspec")
               and "scenario" in item.callspec.params]
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS)
     jobs = {s: pool.submit(_play, s) for s in wanted}
