@@ -7,7 +7,7 @@ DEMO   := $(if $(DISPLAY),$(PY) examples/tk_demo.py,xvfb-run -a $(PY) examples/t
 
 .PHONY: all system-deps venv compile debug demo demo-uvloop demo-webview test \
 	test-uvloop-versions test-sanitize test-asan test-tsan valgrind stress bench bench-hosts clean \
-	test-c test-wine fuzz
+	test-c test-wine fuzz docs screenshots
 
 all: compile
 
@@ -68,6 +68,25 @@ bench: compile $(VENV)/.stamp-bench
 
 bench-hosts: compile
 	$(XRUN) $(PY) bench/host_wake.py
+
+# The docs site (Sphinx + MyST, docs/conf.py) in docs/_build/html, every
+# warning an error; first the demos' screenshots, taken under an Xvfb of
+# their own (scripts/screenshots.py), and the newest benchmark results.
+# The docs' code blocks run as tests in `make test` (docs/conftest.py).
+$(VENV)/.stamp-docs: $(VENV)/.stamp-venv requirements-docs.txt
+	$(PY) -m pip install -q -r requirements-docs.txt
+	touch $@
+
+screenshots: compile $(VENV)/.stamp-docs
+	$(PY) scripts/screenshots.py docs/_generated/screenshots
+
+BENCH_LATEST = $(lastword $(sort $(wildcard bench/results/20??-??-??.md)))
+docs: screenshots
+	cp $(BENCH_LATEST) docs/_generated/bench.md
+	cp $(BENCH_LATEST:.md=.png) docs/_generated/bench.png
+	rm -rf docs/_build
+	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
+	@echo "docs: docs/_build/html/index.html"
 
 test: compile test-c test-wine fuzz
 	$(PY) -m mypy --strict src/asyncio_guest

@@ -183,9 +183,9 @@ def main() -> int:
     parser.add_argument("--uvloop", action="store_true",
                         help="run the guest on uvloop")
     args = parser.parse_args()
-    if args.auto:
-        os.environ["SDL_VIDEODRIVER"] = "dummy"
-        os.environ["SDL_AUDIODRIVER"] = "dummy"
+    if args.auto:  # SDL's dummy drivers unless told otherwise (screenshots)
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+        os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
     import pygame

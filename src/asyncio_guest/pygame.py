@@ -393,8 +393,9 @@ def async_handler(
 
         on_key = guest_pygame.async_handler(handle_key)
         ...
-        elif event.type == pygame.KEYDOWN:
-            on_key(event)          # runs handle_key(event) on the guest loop
+        for event in pygame.event.get():
+            if event.type == pygame.KEYDOWN:
+                on_key(event)      # runs handle_key(event) on the guest loop
 
     Raises:
         TypeError: ``fn`` is not callable (at wrapping time), or does not
