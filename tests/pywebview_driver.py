@@ -92,6 +92,15 @@ class Api:
     async def unserializable(self) -> Any:
         return {1, 2}
 
+    async def deep(self, n: int) -> Any:
+        value: list[Any] = []
+        for _ in range(n):
+            value = [value]
+        return value
+
+    async def take(self, value: Any) -> str:
+        return "taken"
+
 
 async def exposed_fn(x: str) -> str:
     await asyncio.sleep(0)
@@ -110,7 +119,10 @@ window.addEventListener('pywebviewready', async () => {
   r.plain = await api.plain();
   window.__p = 'nested'; r.nested = await api.nested.upper('abc'); window.__p = 'exposed';
   r.exposed = await pywebview.api.exposed_fn('x');
-  window.__p = 'unser'; r.unserializable = await err(api.unserializable()); window.__p = 'many';
+  window.__p = 'unser'; r.unserializable = await err(api.unserializable()); window.__p = 'deep';
+  r.deep = await err(api.deep(300));
+  let v = []; for (let i = 0; i < 300; i++) v = [v];
+  r.deep_args = await err(api.take(v)); window.__p = 'many';
   const t0 = performance.now();
   r.many = await Promise.all([...Array(100).keys()].map(i => api.delayed(i, 100)));
   r.many_ms = performance.now() - t0;

@@ -51,6 +51,11 @@ def test_async_methods_results_errors_and_100_in_flight(display: str,
     assert page["nested"] == "ABC"
     assert page["exposed"] == "exposed x"  # window.expose(function(...))
     assert page["unserializable"][0] == "TypeError"
+    # past the bridge's depth limit, on every Python (json's own differs)
+    assert page["deep"][0] == "TypeError", page["deep"]
+    assert "returned a value nested more than 256 deep" in page["deep"][1]
+    assert page["deep_args"][0] == "TypeError", page["deep_args"]
+    assert "arguments are nested more than 256 deep" in page["deep_args"][1]
     assert page["many"] == [i * i for i in range(100)]
     # concurrent on the one loop: the later calls (shorter sleeps) end first
     order = out["finished_order"]

@@ -54,6 +54,11 @@ def test_pages_await_async_python(display: str, loop: str) -> None:
                             "builtins.ValueError"]
     assert page["arity"][0] == "TypeError" and "'b'" in page["arity"][1]
     assert page["unjson"][0] == "TypeError"  # rejected, not left pending
+    # past the bridge's depth limit, on every Python (json's own differs)
+    assert page["deep"][0] == "TypeError", page["deep"]
+    assert "returned a value nested more than 256 deep" in page["deep"][1]
+    assert page["deep_args"][0] == "TypeError", page["deep_args"]
+    assert "arguments are nested more than 256 deep" in page["deep_args"][1]
     assert page["cancelled"][0] == "CancelledError"  # rejected too
     assert page["missing"] == "undefined"
     assert page["many"] == [i * i for i in range(100)]

@@ -7,6 +7,8 @@ import json
 import random
 from typing import Any
 
+import pytest
+
 from asyncio_guest.webview import _rpc
 
 
@@ -35,7 +37,7 @@ def test_arguments_nested_too_deeply_are_answered_with_a_type_error() -> None:
     assert isinstance(reply, _rpc.Reply)
     assert (reply.token, reply.id, reply.ok) == ("t9", 7, False)
     assert reply.payload["name"] == "TypeError"
-    assert "nested too deeply" in reply.payload["message"]
+    assert "nested more than 256 deep" in reply.payload["message"]
 
 
 def test_check_args_and_encode_result() -> None:
@@ -70,3 +72,48 @@ def test_random_messages_never_raise() -> None:
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
         result = _rpc.parse_call(text)
         assert result is None or isinstance(result, (_rpc.Call, _rpc.Reply))
+
+
+@pytest.mark.parametrize("depth, deep", [(256, False), (257, True),
+                                         (100000, True)])
+def test_too_deep_counts_lists_and_dicts_without_recursing(depth: int,
+                                                           deep: bool) -> None:
+    value: Any = []
+    for i in range(depth - 1):
+        value = [value] if i % 2 else {"k": value}
+    assert _rpc.too_deep(value) is deep
+
+
+def test_a_cycle_is_too_deep() -> None:
+    cyclic: list[Any] = []
+    cyclic.append(cyclic)
+    assert _rpc.too_deep(cyclic)
+    assert not _rpc.too_deep([1, "two", {"three": [4.0, None]}])
+
+
+def test_arguments_past_the_limit_are_refused_on_every_python() -> None:
+    """300 levels: json parses them on every version (3.11's limit is the
+    recursion limit, 3.13+ has none); the bridge's own limit refuses them
+    the same way everywhere."""
+    deep = "[" * 300 + "]" * 300
+    text = '{"token":"t","id":3,"name":"f","args":[' + deep + "]}"
+    reply = _rpc.parse_call(text)
+    assert isinstance(reply, _rpc.Reply) and not reply.ok
+    assert reply.payload["name"] == "TypeError"
+    assert "py.f(): the arguments are nested more than 256 deep" in \
+        reply.payload["message"]
+    fine = "[" * 255 + "]" * 255
+    call = _rpc.parse_call('{"token":"t","id":3,"name":"f","args":[' + fine + "]}")
+    assert isinstance(call, _rpc.Call)
+
+
+def test_a_result_past_the_limit_is_refused_on_every_python() -> None:
+    value: Any = []
+    for _ in range(300):
+        value = [value]
+    ok, body = _rpc.encode_result("f", value)
+    assert not ok
+    payload = json.loads(body)
+    assert payload["name"] == "TypeError"
+    assert "py.f() returned a value nested more than 256 deep" in \
+        payload["message"]

@@ -82,6 +82,9 @@ BASIC = """<body><script>
   r.boom = await err(boom());
   r.arity = await err(add(1));
   r.unjson = await err(unjson());
+  r.deep = await err(deep(300));
+  let v = []; for (let i = 0; i < 300; i++) v = [v];
+  r.deep_args = await err(echo(v));
   r.missing = typeof not_exposed;
   r.cancelled = await err(stuck());
   const t0 = performance.now();
@@ -109,6 +112,12 @@ def basic() -> None:
         async def unjson() -> Any:
             return {1, 2}
 
+        async def deep(n: int) -> Any:
+            value: list[Any] = []
+            for _ in range(n):
+                value = [value]
+            return value
+
         async def stuck() -> None:
             asyncio.get_running_loop().call_later(
                 0.05, lambda: [t.cancel() for t in list(win._tasks)
@@ -126,7 +135,7 @@ def basic() -> None:
         async def report(r: Any) -> None:
             got.set_result(r)
 
-        for fn in (add, boom, unjson, stuck, delayed, echo, report):
+        for fn in (add, boom, unjson, deep, stuck, delayed, echo, report):
             win.expose(fn)
         win.set_html(BASIC)
         page = await asyncio.wait_for(got, 20)

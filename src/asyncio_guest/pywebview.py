@@ -71,6 +71,7 @@ from typing import Any, Optional, TypeVar
 
 from . import gtk as _guest_gtk
 from .host import GuestRun
+from .webview import _rpc
 from .webview._origins import OriginPolicy, origin_of
 from .webview._page import LogOnce
 
@@ -182,8 +183,15 @@ def _blocking(fn: Callable[..., Awaitable[Any]], calls: _Calls,
         loop = running_loop()
         calls.watch(owner())
 
+        name = getattr(fn, "__name__", "call")
+        if _rpc.too_deep(args) or _rpc.too_deep(kwargs):
+            raise _rpc.too_deep_error(f"{name}(): the arguments are")
+
         async def run() -> Any:
-            return await fn(*args, **kwargs)
+            result = await fn(*args, **kwargs)
+            if _rpc.too_deep(result):
+                raise _rpc.too_deep_error(f"{name}() returned a value")
+            return result
 
         cf = asyncio.run_coroutine_threadsafe(run(), loop)
         with calls.lock:

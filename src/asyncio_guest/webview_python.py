@@ -351,6 +351,10 @@ class Window:
                          f"(from a frame of {uri}?) was refused")
             return
         name, args = params[1], params[2:]
+        if _rpc.too_deep(args, _rpc.MAX_DEPTH + 1):
+            self._reply(seq, self._generation, False, _rpc.error_payload(
+                _rpc.too_deep_error(f"{name}(): the arguments are")))
+            return
         fn = self._functions.get(name)
         if fn is None:
             self._reply(seq, self._generation, False, _rpc.error_payload(

@@ -45,10 +45,16 @@ async def evaluate(view: Any, code: str, error: type[Exception]) -> Any:
             fut.set_result(None)
             return
         try:
-            fut.set_result(json.loads(text))
+            value = json.loads(text)
+            deep = _rpc.too_deep(value)
         except RecursionError:
+            value, deep = None, True  # deeper than this Python's json goes
+        if deep:
             fut.set_exception(error(
-                "the value is nested too deeply to convert"))
+                f"the value is nested more than {_rpc.MAX_DEPTH} deep: it "
+                f"cannot cross the bridge"))
+            return
+        fut.set_result(value)
 
     def call(body: str, expression: bool) -> None:
         view.call_async_javascript_function(

@@ -17,6 +17,35 @@ HANDLER = "asyncio_guest"
 #: What eval_js's wrapper returns for a value JSON has no text for.
 EVAL_UNDEFINED = "~undefined"  # no JSON text starts with "~"
 
+#: How deep a value may nest (arrays and objects) to cross the bridge either
+#: way: a call's arguments, its result, an ``eval_js`` value.  Python's json
+#: stops at the recursion limit on 3.11/3.12 but goes much deeper on 3.13+
+#: (it checks the C stack instead), and JavaScriptCore has limits of its
+#: own: one fixed limit, checked here, makes a too deep value reject the
+#: same way on every version instead of leaving a call unsettled.
+MAX_DEPTH = 256
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether ``value`` nests lists, tuples or dicts more than ``limit``
+    deep (a cycle counts as too deep).  Iterative: never recurses."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (list, tuple, dict)):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def too_deep_error(what: str) -> TypeError:
+    """The error a too deep value rejects with."""
+    return TypeError(f"{what} nested more than {MAX_DEPTH} deep (or "
+                     f"circular): it cannot cross the bridge")
+
+
 # The head of a call message, as the bridge's JSON.stringify writes it.
 _HEAD = re.compile(r'\{"token":(?P<token>"(?:[^"\\]|\\.)*"),"id":(?P<id>\d+),'
                    r'"name":(?P<name>"(?:[^"\\]|\\.)*"),')
@@ -66,13 +95,16 @@ def parse_call(text: Any) -> Union[Call, Reply, None]:
             token, name = json.loads(head["token"]), json.loads(head["name"])
         except (ValueError, RecursionError):
             return None
-        return Reply(token, int(head["id"]), False, error_payload(TypeError(
-            f"py.{name}(): the arguments are nested too deeply")))
+        return Reply(token, int(head["id"]), False, error_payload(
+            too_deep_error(f"py.{name}(): the arguments are")))
     except (ValueError, KeyError, TypeError, IndexError):
         return None
     if not (isinstance(token, str) and type(call_id) is int
             and isinstance(name, str) and isinstance(args, list)):
         return None
+    if too_deep(args, MAX_DEPTH + 1):  # the list of arguments is one level
+        return Reply(token, call_id, False, error_payload(too_deep_error(
+            f"py.{name}(): the arguments are")))
     return Call(token, call_id, name, args)
 
 
@@ -92,6 +124,9 @@ def check_args(fn: Callable[..., Any], name: str, args: list[Any],
 def encode_result(name: str, result: Any,
                   prefix: str = "py.") -> tuple[bool, str]:
     """(ok, JSON text) of the reply to a call that returned ``result``."""
+    if too_deep(result):
+        return False, json.dumps(error_payload(too_deep_error(
+            f"{prefix}{name}() returned a value")))
     try:
         return True, json.dumps(result)
     except (TypeError, ValueError, RecursionError) as exc:
