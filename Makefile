@@ -7,7 +7,7 @@ DEMO   := $(if $(DISPLAY),$(PY) examples/tk_demo.py,xvfb-run -a $(PY) examples/t
 
 .PHONY: all system-deps venv compile debug demo demo-uvloop demo-webview test \
 	test-uvloop-versions test-sanitize test-asan test-tsan valgrind stress bench bench-hosts clean \
-	test-c test-wine fuzz docs screenshots
+	test-c test-wine fuzz docs screenshots test-degraded
 
 all: compile
 
@@ -114,7 +114,8 @@ test-wine: venv
 # The C core built with sanitizers, in build/asan and build/tsan (beside the
 # normal in-place build, which stays as it is), the suite run against it
 # with the sanitizer runtime preloaded (Python itself is not instrumented).
-# ASan + UBSan: the whole suite; leak detection is off (CPython keeps its
+# ASan + UBSan: the whole suite (but the docs' programs, which test the
+# docs, each in a process of its own); leak detection is off (CPython keeps its
 # objects at exit; leaks are checked by tests/test_cycles.py and
 # `make valgrind`).  TSan: the lockstep and thread tests -- the core with the
 # queue host, and the Tk, Qt, GTK and pygame suites in thread mode
@@ -123,7 +124,7 @@ test-wine: venv
 comma := ,
 define san_build
 	rm -rf build/$(1) build/$(1)-tmp && mkdir -p build/$(1)
-	AG_SANITIZE=$(2) $(PY) setup.py -q build_ext --build-lib build/$(1) --build-temp build/$(1)-tmp
+	env $(2) $(PY) setup.py -q build_ext --build-lib build/$(1) --build-temp build/$(1)-tmp
 	cp src/asyncio_guest/*.py src/asyncio_guest/*.pyi src/asyncio_guest/py.typed build/$(1)/asyncio_guest/
 	cp -r src/asyncio_guest/webview build/$(1)/asyncio_guest/
 endef
@@ -150,16 +151,16 @@ endef
 test-asan: venv
 	mkdir -p build
 	$(call san_canary,address$(comma)undefined -fno-sanitize-recover=undefined,asan,heap ub)
-	$(call san_build,asan,address$(comma)undefined)
+	$(call san_build,asan,AG_SANITIZE=address$(comma)undefined)
 	rm -f build/san-report.*
 	$(XVFB) env $(ASAN_ENV) $(PY) tests/sanitizers/check.py asan
-	$(XVFB) env $(ASAN_ENV) $(PY) -m pytest -q -p no:cacheprovider --ignore=tests/hosts; \
+	$(XVFB) env $(ASAN_ENV) $(PY) -m pytest -q -p no:cacheprovider --ignore=tests/hosts --ignore=docs; \
 	  status=$$?; $(PY) tests/sanitizers/reports.py build/san-report.* && exit $$status
 
 test-tsan: venv
 	mkdir -p build
 	$(call san_canary,thread,tsan,race)
-	$(call san_build,tsan,thread)
+	$(call san_build,tsan,AG_SANITIZE=thread)
 	rm -f build/san-report.*
 	$(XVFB) env $(TSAN_ENV) $(PY) tests/sanitizers/check.py tsan
 	$(XVFB) env $(TSAN_ENV) $(PY) -m pytest -q -p no:cacheprovider \
@@ -170,6 +171,22 @@ test-tsan: venv
 	  -p no:cacheprovider tests/test_tk.py tests/test_qt.py tests/test_gtk.py \
 	  tests/test_pygame.py; \
 	  status=$$?; $(PY) tests/sanitizers/reports.py build/san-report.* && exit $$status
+
+# The core built as a machine without the Tcl and GLib development files
+# builds it (AG_NO_TCL=1 AG_NO_GLIB=1: no native Tk or GLib waker), in
+# build/degraded; the Tk and GTK suites and the host contract run against
+# it: asyncio_guest.tk then wakes Tk through tkinter (both modes),
+# asyncio_guest.gtk through PyGObject (thread mode: GTK's threadless mode
+# needs the native GLib source, and its contract cases are left out).
+test-degraded: venv
+	$(call san_build,degraded,AG_NO_TCL=1 AG_NO_GLIB=1)
+	$(PY) -c "import sys; sys.path.insert(0, 'build/degraded'); \
+	  from asyncio_guest import _core, tk; import importlib.util as u; \
+	  assert _core.TCL_VERSION == 'none' and tk.NATIVE_WAKER is None; \
+	  assert u.find_spec('asyncio_guest._glib') is None; print('degraded build: no Tcl, no GLib waker')"
+	$(XVFB) env PYTHONPATH=$(CURDIR)/build/degraded $(PY) -m pytest -q -p no:cacheprovider \
+	  tests/test_tk.py tests/test_tk_modes.py tests/test_gtk.py tests/hosts/test_contract.py \
+	  -k "not gtk-threadless" -m "not native_tcl"
 
 # Stress scenarios on Tk, both loops (bench/stress.py): correctness, and the
 # host's event lateness meanwhile; writes bench/results/<date>-stress.md.

@@ -8,9 +8,10 @@ stops with a clear message.
 
 The Tk waker is built against the Tcl *stubs* library (tcl8.6-dev on Debian),
 so it binds at run time to the Tcl that _tkinter loaded.  Set TCL_CONFIG to
-the path of a tclConfig.sh to use another Tcl.  On Windows, where python.org
-installs have no Tcl headers or stubs library, a build without tclConfig.sh
-uses waker-tcl-none.c: TclWaker then raises RuntimeError.
+the path of a tclConfig.sh to use another Tcl.  Without one (no Tcl
+development files; python.org's Windows installs have none) the build uses
+waker-tcl-none.c: TclWaker then raises RuntimeError, and asyncio_guest.tk
+wakes Tk through tkinter instead (Unix; see tcl_config()).
 
 On Windows the Win32 waker is a second extension too, asyncio_guest._win32
 (win32module.c + waker-win32.c, linked to user32).
@@ -18,9 +19,11 @@ On Windows the Win32 waker is a second extension too, asyncio_guest._win32
 The GLib waker is a second extension, asyncio_guest._glib, linked to
 libglib-2.0.so.0 (the library PyGObject loads) and built when pkg-config
 finds glib-2.0 (Debian: libglib2.0-dev).  Without it asyncio_guest.gtk uses
-a waker written in Python; AG_REQUIRE_GLIB=1 makes its absence an error.
+a waker written in Python; AG_REQUIRE_GLIB=1 makes its absence an error,
+AG_NO_GLIB=1 builds without it (to test that build).
 """
 
+import glob
 import os
 import shlex
 import subprocess
@@ -53,33 +56,55 @@ def platform_sources():
 
 
 def tcl_config():
-    candidates = [os.environ.get("TCL_CONFIG", "")]
-    libdir = sysconfig.get_config_var("LIBDIR") or ""
+    """(include dirs, stubs library) from the first tclConfig.sh that reads,
+    or None: then the core is built without Tcl and asyncio_guest.tk wakes
+    Tk through tkinter instead (slower, same behaviour).  The multiarch
+    path comes first: Debian's /usr/lib/tcl8.6/tclConfig.sh is a wrapper
+    that runs dpkg-architecture and, without dpkg-dev, sources itself
+    forever -- each file gets 10 s.  AG_NO_TCL=1 builds without Tcl (to
+    test that build); AG_REQUIRE_TCL=1 makes a missing Tcl an error."""
+    if os.environ.get("AG_NO_TCL"):
+        return None
     multiarch = sysconfig.get_config_var("MULTIARCH") or ""
-    candidates += [
-        "/usr/lib/tcl8.6/tclConfig.sh",
-        f"/usr/lib/{multiarch}/tcl8.6/tclConfig.sh",
-        os.path.join(libdir, "tclConfig.sh"),
-        "/usr/local/lib/tclConfig.sh",
-    ]
-    for path in candidates:
-        if path and os.path.isfile(path):
+    libdir = sysconfig.get_config_var("LIBDIR") or ""
+    candidates = [os.environ.get("TCL_CONFIG", "")]
+    if multiarch:
+        candidates.append(f"/usr/lib/{multiarch}/tcl8.6/tclConfig.sh")
+    candidates += sorted(glob.glob("/usr/lib/*-linux-*/tcl8.6/tclConfig.sh"))
+    candidates += [os.path.join(libdir, "tclConfig.sh"),
+                   "/usr/local/lib/tclConfig.sh",
+                   "/usr/lib/tcl8.6/tclConfig.sh"]
+    problems = []
+    for path in dict.fromkeys(c for c in candidates if c):
+        if not os.path.isfile(path):
+            continue
+        try:
             out = subprocess.run(
                 ["sh", "-c", '. "$1"; printf "%s\\n%s\\n" '
                  '"$TCL_INCLUDE_SPEC" "$TCL_STUB_LIB_PATH"', "sh", path],
-                check=True, capture_output=True, text=True,
+                check=True, capture_output=True, text=True, timeout=10,
             ).stdout.splitlines()
-            includes = [f[2:] for f in shlex.split(out[0]) if f.startswith("-I")]
-            return includes, out[1]
-    if sys.platform == "win32":
-        print("asyncio-guest: tclConfig.sh not found; building without the "
-              "Tk waker (set TCL_CONFIG to build it)", file=sys.stderr)
-        return None
-    sys.exit(
-        "asyncio-guest: tclConfig.sh not found. Install the Tcl 8.6 "
-        "development files (Debian: apt-get install tcl8.6-dev) or set "
-        "TCL_CONFIG=/path/to/tclConfig.sh."
-    )
+        except subprocess.TimeoutExpired:
+            problems.append(f"{path}: did not finish in 10 s")
+            continue
+        except (OSError, subprocess.CalledProcessError) as exc:
+            problems.append(f"{path}: {exc}")
+            continue
+        if len(out) < 2 or not out[1] or not os.path.isfile(out[1]):
+            problems.append(f"{path}: no Tcl stubs library in it")
+            continue
+        includes = [f[2:] for f in shlex.split(out[0]) if f.startswith("-I")]
+        return includes, out[1]
+    why = "; ".join(problems) or "none found"
+    if os.environ.get("AG_REQUIRE_TCL"):
+        sys.exit(f"asyncio-guest: no usable tclConfig.sh ({why}).  Install "
+                 "the Tcl 8.6 development files (Debian: apt-get install "
+                 "tcl8.6-dev) or set TCL_CONFIG=/path/to/tclConfig.sh.")
+    print(f"asyncio-guest: no usable tclConfig.sh ({why}); building without "
+          "the native Tk waker: asyncio_guest.tk will wake Tk through "
+          "tkinter (for the native one: apt-get install tcl8.6-dev, or set "
+          "TCL_CONFIG)", file=sys.stderr)
+    return None
 
 
 def cflags():
@@ -119,7 +144,7 @@ def pkg_config(package):
 
 
 def glib_extension():
-    found = pkg_config("glib-2.0")
+    found = None if os.environ.get("AG_NO_GLIB") else pkg_config("glib-2.0")
     if found is None:
         if os.environ.get("AG_REQUIRE_GLIB"):
             sys.exit("asyncio-guest: glib-2.0 not found by pkg-config "

@@ -110,6 +110,7 @@ def test_threadless_stale_deadline_fixed_by_tk_callback(
     assert waited < 5.0
 
 
+@pytest.mark.native_tcl
 def test_bad_mode_and_fds_are_refused(tk_root: tkinter.Tk) -> None:
     async def main() -> None:
         pass
@@ -129,6 +130,21 @@ def test_bad_mode_and_fds_are_refused(tk_root: tkinter.Tk) -> None:
     assert not _core.TclWaker(addr, "set x 1").threadless
 
 
+def test_tcl_waker_says_how_the_core_was_built(tk_root: tkinter.Tk) -> None:
+    """A core built without Tcl's development files has no native waker,
+    says so clearly, and the Tk host then wakes Tk through tkinter (the
+    rest of the Tk suite runs on such a build in make test-degraded)."""
+    addr = tk_root.tk.interpaddr()
+    if _core.TCL_VERSION == "none":
+        with pytest.raises(RuntimeError, match="without Tcl"):
+            _core.TclWaker(addr, "set x 1")
+        assert guest_tk.NATIVE_WAKER is None
+    else:
+        _core.TclWaker(addr, "set x 1").close()
+        assert guest_tk.NATIVE_WAKER == _core.TCL_VERSION
+
+
+@pytest.mark.native_tcl
 def test_tcl_waker_capsules(tk_root: tkinter.Tk) -> None:
     """A TclWaker made with fds is a watcher (for Guest.threadless), one
     without is a waker (for Guest.threaded); the other capsule is refused

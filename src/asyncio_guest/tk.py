@@ -37,17 +37,24 @@ import tkinter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, Optional, TypeVar
 
-from . import _core, host
+from . import _core, _tk_python, host
 from .host import GuestRun
 
 __all__ = ["start", "run", "async_handler", "modal", "DEFAULT_MODE",
-           "TkHost"]
+           "NATIVE_WAKER", "TkHost"]
 
 #: The default mode of this host (see :func:`start`): the faster one in
 #: bench/results/2026-11-28.md (wake 16 vs 19 us on the stdlib loop, 32 vs
 #: 34 us on uvloop, one CPU; 19-24 vs 31-32 us and 39-42 vs 46-51 us
 #: unpinned).  Thread mode where Tcl has no file handlers (Windows).
 DEFAULT_MODE = "threadless"
+
+#: The Tcl the native waker was built against ("8.6"...), or None: the core
+#: was built without Tcl's development files, and this host wakes Tk
+#: through tkinter (file handlers and timers) instead; same behaviour, more
+#: cost per wake-up.
+NATIVE_WAKER: Optional[str] = (None if _core.TCL_VERSION == "none"
+                               else _core.TCL_VERSION)
 
 T = TypeVar("T")
 
@@ -84,6 +91,32 @@ class TkHost(host.Host):
         self.command = f"asyncio_guest_tick_{next(_command_ids)}"
         self.wakers: list[Any] = []
         self.loop_ended = False
+        #: The core was built without Tcl: wake Tk through tkinter.
+        self.python_path = (NATIVE_WAKER is None and sys.platform != "win32")
+        self.pipe: Optional[_tk_python.PipePost] = None
+        self.resume: Optional[_tk_python.TclTimers] = None
+        self.resumed: Optional[Callable[[], object]] = None
+        if self.python_path:
+            self.pipe = _tk_python.PipePost(self.tkapp)
+            self.resume = _tk_python.TclTimers(self.tkapp, self._resume)
+
+    def has_waker(self) -> bool:
+        return not self.python_path
+
+    def post(self, fn: Callable[[], object]) -> None:
+        assert self.pipe is not None  # only without the native waker
+        self.pipe.post(fn)
+
+    def post_soon(self, fn: Callable[[], object]) -> None:
+        # (thread mode without the native waker) as the native one does
+        assert self.resume is not None
+        self.resumed = fn
+        self.resume.when_idle()
+
+    def _resume(self) -> None:
+        fn, self.resumed = self.resumed, None
+        if fn is not None:
+            fn()
 
     def call_soon(self, fn: Callable[[], object]) -> None:
         self.root.after(0, fn)  # a Tk timer: outside any tick
@@ -114,11 +147,21 @@ class TkHost(host.Host):
         return self._waker(tick, None)
 
     def watcher(self, tick: host.Tick, fds: Sequence[int]) -> Any:
+        if self.python_path:
+            watcher = _tk_python.Watcher(tick, fds, self.tkapp)
+            self.wakers.append(watcher)
+            return watcher
         return self._waker(tick, fds)
 
     def closed(self) -> None:
         for waker in self.wakers:
             waker.close()
+        if self.pipe is not None:
+            self.pipe.close()
+            self.pipe = None
+        if self.resume is not None:
+            self.resume.close()
+            self.resume = None
         try:
             self.tkapp.deletecommand(self.command)
         except tkinter.TclError:
