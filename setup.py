@@ -55,25 +55,31 @@ def platform_sources():
     )
 
 
-def tcl_config():
+#: Seconds a tclConfig.sh gets to print its settings.
+TCL_CONFIG_TIMEOUT = 10
+
+
+def tcl_config(candidates=None):
     """(include dirs, stubs library) from the first tclConfig.sh that reads,
     or None: then the core is built without Tcl and asyncio_guest.tk wakes
     Tk through tkinter instead (slower, same behaviour).  The multiarch
     path comes first: Debian's /usr/lib/tcl8.6/tclConfig.sh is a wrapper
     that runs dpkg-architecture and, without dpkg-dev, sources itself
-    forever -- each file gets 10 s.  AG_NO_TCL=1 builds without Tcl (to
-    test that build); AG_REQUIRE_TCL=1 makes a missing Tcl an error."""
+    forever -- each file gets TCL_CONFIG_TIMEOUT s.  AG_NO_TCL=1 builds
+    without Tcl (to test that build); AG_REQUIRE_TCL=1 makes a missing Tcl
+    an error."""
     if os.environ.get("AG_NO_TCL"):
         return None
-    multiarch = sysconfig.get_config_var("MULTIARCH") or ""
-    libdir = sysconfig.get_config_var("LIBDIR") or ""
-    candidates = [os.environ.get("TCL_CONFIG", "")]
-    if multiarch:
-        candidates.append(f"/usr/lib/{multiarch}/tcl8.6/tclConfig.sh")
-    candidates += sorted(glob.glob("/usr/lib/*-linux-*/tcl8.6/tclConfig.sh"))
-    candidates += [os.path.join(libdir, "tclConfig.sh"),
-                   "/usr/local/lib/tclConfig.sh",
-                   "/usr/lib/tcl8.6/tclConfig.sh"]
+    if candidates is None:
+        multiarch = sysconfig.get_config_var("MULTIARCH") or ""
+        libdir = sysconfig.get_config_var("LIBDIR") or ""
+        candidates = [os.environ.get("TCL_CONFIG", "")]
+        if multiarch:
+            candidates.append(f"/usr/lib/{multiarch}/tcl8.6/tclConfig.sh")
+        candidates += sorted(glob.glob("/usr/lib/*-linux-*/tcl8.6/tclConfig.sh"))
+        candidates += [os.path.join(libdir, "tclConfig.sh"),
+                       "/usr/local/lib/tclConfig.sh",
+                       "/usr/lib/tcl8.6/tclConfig.sh"]
     problems = []
     for path in dict.fromkeys(c for c in candidates if c):
         if not os.path.isfile(path):
@@ -82,12 +88,19 @@ def tcl_config():
             out = subprocess.run(
                 ["sh", "-c", '. "$1"; printf "%s\\n%s\\n" '
                  '"$TCL_INCLUDE_SPEC" "$TCL_STUB_LIB_PATH"', "sh", path],
-                check=True, capture_output=True, text=True, timeout=10,
+                check=True, capture_output=True, text=True,
+                timeout=TCL_CONFIG_TIMEOUT,
             ).stdout.splitlines()
         except subprocess.TimeoutExpired:
-            problems.append(f"{path}: did not finish in 10 s")
+            problems.append(f"{path}: did not finish in "
+                            f"{TCL_CONFIG_TIMEOUT} s")
             continue
-        except (OSError, subprocess.CalledProcessError) as exc:
+        except subprocess.CalledProcessError as exc:
+            how = (f"killed by signal {-exc.returncode}" if exc.returncode < 0
+                   else f"exit status {exc.returncode}")
+            problems.append(f"{path}: {how}")
+            continue
+        except OSError as exc:
             problems.append(f"{path}: {exc}")
             continue
         if len(out) < 2 or not out[1] or not os.path.isfile(out[1]):
@@ -204,4 +217,5 @@ def extension():
     )
 
 
-setup(ext_modules=[extension()] + glib_extension() + win32_extension())
+if __name__ == "__main__":  # (setuptools runs it so; tests import it)
+    setup(ext_modules=[extension()] + glib_extension() + win32_extension())

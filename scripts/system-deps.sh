@@ -1,6 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages asyncio-guest needs to build and test:
-#   gcc, make, tcl8.6-dev (Tcl headers + stubs library for the Tk waker),
+#   gcc, make; for Debian's own python3 (when it is the one used, as on a
+#   fresh machine): its headers, venv and tkinter (python3-dev python3-venv
+#   python3-tk); tcl8.6-dev (Tcl headers + stubs library for the Tk waker),
 #   tk8.6 (Tk for tkinter), xvfb + xauth (a display for the Tk tests/demo),
 #   xdotool (real X input in the Tk tests); for the GTK host, GTK 3 and 4
 #   typelibs and what PyGObject needs to build from PyPI against GLib 2.74
@@ -14,7 +16,7 @@
 #   the mingw-w64 cross-compiler and Wine for the C tests (make test-wine).
 # Does nothing when they are all present; needs root (or sudo) otherwise.
 set -eu
-PKGS="gcc make tcl8.6-dev tk8.6 xvfb xauth xdotool
+PKGS="gcc make python3-dev python3-venv python3-tk tcl8.6-dev tk8.6 xvfb xauth xdotool
   libglib2.0-dev libgirepository1.0-dev libcairo2-dev pkg-config gir1.2-gtk-3.0 gir1.2-gtk-4.0
   gir1.2-webkit2-4.1 libwebkit2gtk-4.0-37 valgrind
   libxcb-icccm4 libxcb-keysyms1 libxcb-xinerama0 libxcb-cursor0 libxkbcommon-x11-0
