@@ -67,6 +67,7 @@ class Api:
     def __init__(self) -> None:
         self.nested = Nested()
         self.finished: list[int] = []
+        self.in_flight = self.most_in_flight = 0
 
     async def add(self, a: int, b: int) -> int:
         await asyncio.sleep(0.01)
@@ -82,7 +83,10 @@ class Api:
                 type(loop).__module__]
 
     async def delayed(self, i: int, n: int) -> int:
-        await asyncio.sleep((n - i) * 0.002)  # the last call ends first
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        await asyncio.sleep((n - i) * 0.01)  # the first call waits longest
+        self.in_flight -= 1
         self.finished.append(i)
         return i * i
 
@@ -139,6 +143,7 @@ def basic() -> None:
     async def main() -> str:
         out["page"] = await page_result(w)
         out["finished_order"] = api.finished
+        out["most_in_flight"] = api.most_in_flight
         # Once shown, destroy() only schedules the close (GLib idle), which
         # runs after this tick: main returns first, and start() returns its
         # result.  (Awaiting call(w.destroy) could let the window go first,

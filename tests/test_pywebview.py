@@ -57,10 +57,12 @@ def test_async_methods_results_errors_and_100_in_flight(display: str,
     assert page["deep_args"][0] == "TypeError", page["deep_args"]
     assert "arguments are nested more than 256 deep" in page["deep_args"][1]
     assert page["many"] == [i * i for i in range(100)]
-    # concurrent on the one loop: the later calls (shorter sleeps) end first
+    # concurrent on the one loop: many calls in flight at once (pywebview
+    # starts a thread per call, so how many depends on the machine's speed:
+    # under ASan call 0 could end before call 99 had started)
     order = out["finished_order"]
     assert sorted(order) == list(range(100))
-    assert order.index(99) < order.index(0), order
+    assert out["most_in_flight"] >= 10, out["most_in_flight"]
     assert out["start"] == "main result"
 
 
