@@ -7,7 +7,7 @@ DEMO   := $(if $(DISPLAY),$(PY) examples/tk_demo.py,xvfb-run -a $(PY) examples/t
 
 .PHONY: all system-deps venv compile debug demo demo-uvloop demo-webview test \
 	test-uvloop-versions test-sanitize test-asan test-tsan valgrind stress bench bench-hosts clean \
-	test-c test-wine fuzz docs screenshots test-degraded
+	test-c test-wine fuzz docs screenshots test-degraded test-matrix
 
 all: compile
 
@@ -187,6 +187,18 @@ test-degraded: venv
 	$(XVFB) env PYTHONPATH=$(CURDIR)/build/degraded $(PY) -m pytest -q -p no:cacheprovider \
 	  tests/test_tk.py tests/test_tk_modes.py tests/test_gtk.py tests/hosts/test_contract.py \
 	  -k "not gtk-threadless" -m "not native_tcl"
+
+# The suite on the other supported Pythons (scripts/test_matrix.py), each in
+# build/matrix/<name> with its own venv and build of the core: the parts
+# whose dependencies install there (core, Tk, the async hosts, both loops;
+# MATRIX_HEAVY adds Qt, GTK + webview, pygame), warnings from our code as
+# errors; report.md per version.  3.12 and 3.13 from pyenv here.
+MATRIX ?= py312=$(HOME)/.pyenv/versions/3.12.1/bin/python3 py313=$(HOME)/.pyenv/versions/3.13.0/bin/python3
+MATRIX_HEAVY ?=
+test-matrix: venv
+	status=0; for entry in $(MATRIX); do \
+	  $(XVFB) $(PY) scripts/test_matrix.py $${entry%%=*} $${entry#*=} $(MATRIX_HEAVY) || status=1; \
+	done; cat build/matrix/*/report.md; exit $$status
 
 # Stress scenarios on Tk, both loops (bench/stress.py): correctness, and the
 # host's event lateness meanwhile; writes bench/results/<date>-stress.md.
