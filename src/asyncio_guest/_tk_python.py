@@ -18,6 +18,7 @@ import collections
 import itertools
 import math
 import os
+import sys
 import tkinter
 from collections.abc import Callable, Sequence
 from typing import Any, Optional
@@ -102,8 +103,9 @@ class PipePost:
         self.tkapp = tkapp
         self.calls: collections.deque[Callable[[], object]] = collections.deque()
         self.r, self.w = os.pipe()
-        os.set_blocking(self.r, False)
-        os.set_blocking(self.w, False)
+        if sys.platform != "win32":  # (tk.py never uses this on Windows)
+            os.set_blocking(self.r, False)
+            os.set_blocking(self.w, False)
         tkapp.createfilehandler(self.r, tkinter.READABLE, self._drain)
 
     def post(self, fn: Callable[[], object]) -> None:
