@@ -372,3 +372,49 @@ def test_uvloop_with_an_unknown_layout_is_refused(host):
     # The host keeps working: a normal uvloop run afterwards.
     assert guest_run(host, asyncio.sleep, 0, "ok",
                      loop_factory=uvloop.new_event_loop).result() == "ok"
+
+
+def test_a_tick_lost_to_an_interrupt_in_host_code_is_posted_again(
+        loop_factory: Any) -> None:
+    """Python 3.13 checks for signals right after a call returns, so a
+    KeyboardInterrupt can land in a host's own Python loop between taking
+    the posted tick off its queue and calling it: that tick is lost, the
+    core stays POSTED and posts no other.  The host then cancels the run
+    (what it does after an interrupt): the tick is posted again and the
+    teardown completes, instead of the program hanging (seen as a hang of
+    the contract's Ctrl-C case on 3.13)."""
+    import queue
+    import time
+
+    calls: "queue.SimpleQueue[Any]" = queue.SimpleQueue()
+    box: dict[str, Any] = {}
+    log: list[str] = []
+
+    async def main() -> None:
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            log.append("main finally")
+
+    run = start_guest_run(main, run_sync_soon_threadsafe=calls.put,
+                          done_callback=lambda task: box.update(task=task),
+                          loop_factory=loop_factory)
+
+    def pump_until(cond: Any, what: str) -> None:
+        deadline = time.monotonic() + 5
+        while not cond():
+            assert time.monotonic() < deadline, what
+            try:
+                calls.get(timeout=0.01)()
+            except queue.Empty:
+                pass
+
+    pump_until(lambda: run._runner.core.state == "polling", "never parked")
+    run.loop.call_soon_threadsafe(lambda: None)  # the guest has work: a tick
+    lost = calls.get(timeout=5)           # taken off the queue ...
+    assert run._runner.core.state == "posted"
+    del lost                              # ... and never called: an interrupt
+    run.cancel()                          # the host's answer to it
+    pump_until(lambda: "task" in box, "the teardown never completed")
+    assert box["task"].cancelled() and log == ["main finally"]
+    assert run.done and current_run() is None

@@ -428,6 +428,7 @@ class _Runner:
                 self.core.wakeup()
             except Exception:
                 pass  # closed meanwhile
+            self.repost_lost_tick()
 
     # -- teardown ------------------------------------------------------------
 
@@ -438,6 +439,21 @@ class _Runner:
             self.loop.call_soon_threadsafe(self._cancel_main, msg)
         except RuntimeError:
             pass  # closed meanwhile: the run is over
+        self.repost_lost_tick()
+
+    def repost_lost_tick(self) -> None:
+        """A KeyboardInterrupt raised in a Python host's own code between
+        taking the posted tick and calling it (3.13 checks for signals
+        there) loses that tick, and the run with it: the core stays POSTED
+        and posts no other.  So a cancel on the host thread (what a host
+        does after an interrupt) posts the tick again; if the first is still
+        on its way, whichever comes second finds no tick due and returns."""
+        if (self._waker.python_post and self.core.state == "posted"
+                and threading.get_ident() == self.host_thread):
+            try:
+                self._waker.post_soon()
+            except Exception:
+                pass  # the host is going away: nothing to wake
 
     def _cancel_main(self, msg: Any) -> None:
         self.task.cancel(msg)

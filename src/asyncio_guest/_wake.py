@@ -62,17 +62,21 @@ WatcherFactory = Callable[[Tick, Sequence[int]], Watcher]
 class WakeHandle:
     """What the state machine keeps of the way it wakes the host."""
 
-    __slots__ = ("post_soon", "close", "post_soon_name", "obj")
+    __slots__ = ("post_soon", "close", "post_soon_name", "obj", "python_post")
 
     def __init__(self, post_soon: Callable[[], object],
                  close: Callable[[], object], post_soon_name: str,
-                 obj: Any) -> None:
+                 obj: Any, python_post: bool = False) -> None:
         self.post_soon = post_soon
         self.close = close
         #: For the message when post_soon raises.
         self.post_soon_name = post_soon_name
         #: The waker or watcher (a ``CallbackWaker`` for a Python post).
         self.obj = obj
+        #: The tick reaches the host through a Python ``post``: host code in
+        #: Python runs between taking it and calling it (see
+        #: ``_Runner.repost_lost_tick``).
+        self.python_post = python_post
 
 
 def _nothing() -> None:
@@ -134,7 +138,8 @@ class Wake:
             handle = WakeHandle(
                 functools.partial(busy, tick), _nothing,
                 "run_sync_soon_not_threadsafe" if self._post_soon else
-                "run_sync_soon_threadsafe (on the host thread)", waker)
+                "run_sync_soon_threadsafe (on the host thread)", waker,
+                python_post=True)
         try:
             core = _core.Guest.threaded(backend_fd, waker, signal_fd=signal_fd)
         except BaseException:
