@@ -192,12 +192,18 @@ test-degraded: venv
 # build/matrix/<name> with its own venv and build of the core: the parts
 # whose dependencies install there (core, Tk, the async hosts, both loops;
 # MATRIX_HEAVY adds Qt, GTK + webview, pygame), warnings from our code as
-# errors; report.md per version.  3.12 and 3.13 from pyenv here.
+# errors; report.md per version.  3.12 and 3.13 from pyenv here; 3.14 and
+# 3.15 in a Debian forky chroot that scripts/forky.sh builds once (about a
+# minute) and caches in build/forky (needs root).
 MATRIX ?= py312=$(HOME)/.pyenv/versions/3.12.1/bin/python3 py313=$(HOME)/.pyenv/versions/3.13.0/bin/python3
+FORKY ?= py314=/usr/bin/python3.14 py315=/usr/bin/python3.15
 MATRIX_HEAVY ?=
 test-matrix: venv
+	rm -rf build/matrix
 	status=0; for entry in $(MATRIX); do \
 	  $(XVFB) $(PY) scripts/test_matrix.py $${entry%%=*} $${entry#*=} $(MATRIX_HEAVY) || status=1; \
+	done; for entry in $(FORKY); do \
+	  sh scripts/forky.sh $${entry%%=*} $${entry#*=} $(MATRIX_HEAVY) || status=1; \
 	done; cat build/matrix/*/report.md; exit $$status
 
 # Stress scenarios on Tk, both loops (bench/stress.py): correctness, and the
