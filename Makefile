@@ -115,7 +115,8 @@ test-wine: venv
 # normal in-place build, which stays as it is), the suite run against it
 # with the sanitizer runtime preloaded (Python itself is not instrumented).
 # ASan + UBSan: the whole suite (but the docs' programs, which test the
-# docs, each in a process of its own); leak detection is off (CPython keeps its
+# docs, and tests/test_build.py, which tests setup.py: their shells would
+# run under the preloaded runtime too); leak detection is off (CPython keeps its
 # objects at exit; leaks are checked by tests/test_cycles.py and
 # `make valgrind`).  TSan: the lockstep and thread tests -- the core with the
 # queue host, and the Tk, Qt, GTK and pygame suites in thread mode
@@ -154,7 +155,8 @@ test-asan: venv
 	$(call san_build,asan,AG_SANITIZE=address$(comma)undefined)
 	rm -f build/san-report.*
 	$(XVFB) env $(ASAN_ENV) $(PY) tests/sanitizers/check.py asan
-	$(XVFB) env $(ASAN_ENV) $(PY) -m pytest -q -p no:cacheprovider --ignore=tests/hosts --ignore=docs; \
+	$(XVFB) env $(ASAN_ENV) $(PY) -m pytest -q -p no:cacheprovider --ignore=tests/hosts --ignore=docs \
+	  --ignore=tests/test_build.py; \
 	  status=$$?; $(PY) tests/sanitizers/reports.py build/san-report.* && exit $$status
 
 test-tsan: venv
