@@ -42,7 +42,7 @@ from typing import Any, Iterator, Optional
 import pytest
 
 from cases import CASES
-from guest_helpers import SPAWN_LOCK, start_xvfb
+from xvfb import spawn, start_xvfb
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHILD = os.path.join(HERE, "child.py")
@@ -105,11 +105,9 @@ def _play_on(scenario: str, display: Optional[str]) -> dict[str, Any]:
         return _abandon(name, mode, loop, display)
     cue = "ready" if what.endswith("idle") else "busy"
     with tempfile.TemporaryFile("w+") as err:
-        with SPAWN_LOCK:
-            proc = subprocess.Popen(
-                [sys.executable, CHILD, name, mode, loop, what],
-                stdout=subprocess.PIPE, stderr=err, text=True,
-                env=_child_env(display), cwd=HERE)
+        proc = spawn([sys.executable, CHILD, name, mode, loop, what],
+                     stdout=subprocess.PIPE, stderr=err, text=True,
+                     env=_child_env(display), cwd=HERE)
         lines: list[str] = []
         cued = threading.Event()
 
@@ -154,12 +152,11 @@ def _play_on(scenario: str, display: Optional[str]) -> dict[str, Any]:
 
 def _abandon(name: str, mode: str, loop: str,
              display: Optional[str]) -> dict[str, Any]:
-    with SPAWN_LOCK:
-        proc = subprocess.Popen(
-            [sys.executable, "-W", "default::ResourceWarning", CHILD, name,
-             mode, loop, "abandon"], stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, env=_child_env(display),
-            cwd=HERE)
+    proc = spawn(
+        [sys.executable, "-W", "default::ResourceWarning", CHILD, name,
+         mode, loop, "abandon"], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env=_child_env(display),
+        cwd=HERE)
     try:
         out, err = proc.communicate(timeout=30)
         hung = False
