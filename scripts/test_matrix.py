@@ -92,7 +92,7 @@ def main() -> int:
     shutil.copytree(package / "webview", lib / "asyncio_guest" / "webview",
                     dirs_exist_ok=True)
 
-    rows, files, missing = [], list(CORE_TESTS), []
+    rows, files, missing, installed = [], list(CORE_TESTS), [], []
     for group, (reqs, tests, names) in GROUPS.items():
         if not heavy:
             rows.append((group, "not run", "light run (--heavy runs it)"))
@@ -104,6 +104,7 @@ def main() -> int:
             missing.append(names)
         else:
             files += tests
+            installed.append(group)
     deselect = " or ".join(f"({m})" for m in missing)
     argv = [py, "-W", "error::DeprecationWarning", "-m", "pytest", "-q",
             "-p", "no:cacheprovider", "-W", "error::DeprecationWarning",
@@ -119,8 +120,7 @@ def main() -> int:
     tail = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else ""
     print(tail)
     verdict = "passed" if run.returncode == 0 else "FAILED"
-    rows.insert(0, ("core + " + ", ".join(g for g in GROUPS if not any(
-        g == r[0] for r in rows)) if heavy else "core", verdict, tail))
+    rows.insert(0, (" + ".join(["core", *installed]), verdict, tail))
     report = [f"## Python {version} ({name})", "",
               "| part | result | detail |", "|---|---|---|"]
     report += [f"| {a} | {b} | {c.replace('|', '/')} |" for a, b, c in rows]

@@ -205,7 +205,7 @@ def display() -> Any:
     if os.environ.get("DISPLAY"):
         yield os.environ["DISPLAY"]
         return
-    from guest_helpers import start_xvfb  # (it imports this module)
+    from xvfb import start_xvfb
 
     try:
         proc, display = start_xvfb()

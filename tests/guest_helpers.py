@@ -7,8 +7,6 @@ at the guest loop's private attributes.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import threading
 import time
 from typing import Any, Callable
@@ -171,4 +169,3 @@ def no_live_run() -> Any:
     assert not leftover, "the test left a guest run alive"
 
 
-from xvfb import SPAWN_LOCK, start_xvfb  # noqa: E402,F401  (re-exported)

@@ -40,9 +40,11 @@ class TclTimers:
     on the native path, instead of going to ``report_callback_exception``
     as an ``after()`` callback's would.  At most one pending call."""
 
-    def __init__(self, tkapp: Any, fn: Callable[[], object]) -> None:
+    def __init__(self, tkapp: Any,
+                 fn: Optional[Callable[[], object]] = None) -> None:
         self.tkapp = tkapp
-        self.fn: Optional[Callable[[], object]] = fn
+        #: What the timers call (settable; None: nothing)
+        self.fn = fn
         self.name = f"asyncio_guest_py_{next(_names)}"
         self.ids: list[str] = []
         tkapp.createcommand(self.name, self._run)

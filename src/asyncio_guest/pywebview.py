@@ -176,15 +176,15 @@ def _blocking(fn: Callable[..., Awaitable[Any]], calls: _Calls,
     """A plain function for pywebview's call thread: runs ``fn`` on the
     guest loop and waits for its result."""
     sig = inspect.signature(fn)
+    name = getattr(fn, "__name__", "call")
 
     def call(*args: Any, **kwargs: Any) -> Any:
-        calls.check_origin(owner(), getattr(fn, "__name__", "call"))
+        calls.check_origin(owner(), name)
         sig.bind(*args, **kwargs)  # wrong arity: TypeError before running
         loop = running_loop()
         calls.watch(owner())
 
-        name = getattr(fn, "__name__", "call")
-        if _rpc.too_deep(args) or _rpc.too_deep(kwargs):
+        if _rpc.args_too_deep(args) or _rpc.args_too_deep(kwargs):
             raise _rpc.too_deep_error(f"{name}(): the arguments are")
 
         async def run() -> Any:
@@ -204,7 +204,7 @@ def _blocking(fn: Callable[..., Awaitable[Any]], calls: _Calls,
             # an Exception (asyncio's is a BaseException, which pywebview's
             # call thread would not catch: the page's promise would hang)
             raise concurrent.futures.CancelledError(
-                f"{getattr(fn, '__name__', 'call')}() was cancelled: its "
+                f"{name}() was cancelled: its "
                 f"page was closed or reloaded") from None
         finally:
             with calls.lock:

@@ -95,10 +95,9 @@ class TkHost(host.Host):
         self.python_path = (NATIVE_WAKER is None and sys.platform != "win32")
         self.pipe: Optional[_tk_python.PipePost] = None
         self.resume: Optional[_tk_python.TclTimers] = None
-        self.resumed: Optional[Callable[[], object]] = None
         if self.python_path:
             self.pipe = _tk_python.PipePost(self.tkapp)
-            self.resume = _tk_python.TclTimers(self.tkapp, self._resume)
+            self.resume = _tk_python.TclTimers(self.tkapp)
 
     def has_waker(self) -> bool:
         return not self.python_path
@@ -110,13 +109,8 @@ class TkHost(host.Host):
     def post_soon(self, fn: Callable[[], object]) -> None:
         # (thread mode without the native waker) as the native one does
         assert self.resume is not None
-        self.resumed = fn
+        self.resume.fn = fn
         self.resume.when_idle()
-
-    def _resume(self) -> None:
-        fn, self.resumed = self.resumed, None
-        if fn is not None:
-            fn()
 
     def call_soon(self, fn: Callable[[], object]) -> None:
         self.root.after(0, fn)  # a Tk timer: outside any tick

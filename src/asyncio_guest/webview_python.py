@@ -351,7 +351,7 @@ class Window:
                          f"(from a frame of {uri}?) was refused")
             return
         name, args = params[1], params[2:]
-        if _rpc.too_deep(args, _rpc.MAX_DEPTH + 1):
+        if _rpc.args_too_deep(args):
             self._reply(seq, self._generation, False, _rpc.error_payload(
                 _rpc.too_deep_error(f"{name}(): the arguments are")))
             return

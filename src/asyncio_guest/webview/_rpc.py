@@ -40,6 +40,12 @@ def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
+def args_too_deep(args: Any) -> bool:
+    """Whether a call's arguments (a list, tuple or dict of them, which is
+    itself one level) nest any argument more than :data:`MAX_DEPTH` deep."""
+    return too_deep(args, MAX_DEPTH + 1)
+
+
 def too_deep_error(what: str) -> TypeError:
     """The error a too deep value rejects with."""
     return TypeError(f"{what} nested more than {MAX_DEPTH} deep (or "
@@ -102,7 +108,7 @@ def parse_call(text: Any) -> Union[Call, Reply, None]:
     if not (isinstance(token, str) and type(call_id) is int
             and isinstance(name, str) and isinstance(args, list)):
         return None
-    if too_deep(args, MAX_DEPTH + 1):  # the list of arguments is one level
+    if args_too_deep(args):
         return Reply(token, call_id, False, error_payload(too_deep_error(
             f"py.{name}(): the arguments are")))
     return Call(token, call_id, name, args)
