@@ -7,7 +7,8 @@ DEMO   := $(if $(DISPLAY),$(PY) examples/tk_demo.py,xvfb-run -a $(PY) examples/t
 
 .PHONY: all system-deps venv compile debug demo demo-uvloop demo-webview test \
 	test-uvloop-versions test-sanitize test-asan test-tsan valgrind stress bench bench-hosts clean \
-	test-c test-wine fuzz docs screenshots test-degraded test-matrix dist testinstalled
+	test-c test-wine fuzz docs screenshots test-degraded test-matrix dist testinstalled \
+	test-qt-xcb
 
 all: compile
 
@@ -173,6 +174,16 @@ test-tsan: venv
 	  -p no:cacheprovider tests/test_tk.py tests/test_qt.py tests/test_gtk.py \
 	  tests/test_pygame.py; \
 	  status=$$?; $(PY) tests/sanitizers/reports.py build/san-report.* && exit $$status
+
+# The Qt suite once more on a real X display: Xvfb and Qt's xcb platform
+# plugin (what a user's desktop loads), instead of the offscreen one.
+# test_qt.py runs PySide6 here and PyQt6 and PyQt5 in child pytest runs
+# (each in both modes); then the Qt cases of the host contract.
+test-qt-xcb: compile
+	$(XVFB) env AG_TEST_QT_PLATFORM=xcb $(PY) -m pytest -q -p no:cacheprovider \
+	  tests/test_qt.py
+	$(XVFB) env AG_TEST_QT_PLATFORM=xcb $(PY) -m pytest -q -p no:cacheprovider \
+	  tests/hosts/test_contract.py -k qt
 
 # The core built as a machine without the Tcl and GLib development files
 # builds it (AG_NO_TCL=1 AG_NO_GLIB=1: no native Tk or GLib waker), in

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import os
 
-os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before any Qt import
+# Offscreen unless AG_TEST_QT_PLATFORM says otherwise (make test-qt-xcb:
+# "xcb", on the session's Xvfb).  Before any Qt import.
+os.environ["QT_QPA_PLATFORM"] = os.environ.get("AG_TEST_QT_PLATFORM", "offscreen")
 
 import asyncio  # noqa: E402
 import importlib  # noqa: E402
@@ -803,6 +805,9 @@ def test_this_process_runs_its_binding_and_mode(app, drive, loop_factory):
     assert type(app).__module__.split(".")[0] == THIS
     assert run._runner.threadless is (MODE == "threadless")
     assert (qt_watcher(run) is None) is (MODE == "thread")
+    # The platform asked for (offscreen, or xcb on Xvfb: make test-qt-xcb)
+    # is the one Qt loaded.
+    assert app.platformName() == os.environ["QT_QPA_PLATFORM"]
 
 
 def test_mode_argument_and_environment(app, drive, monkeypatch):

@@ -327,7 +327,8 @@ class QtCase(Case):
     modes = ("thread", "threadless")
 
     def setup(self) -> None:
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        os.environ["QT_QPA_PLATFORM"] = os.environ.get("AG_TEST_QT_PLATFORM",
+                                                        "offscreen")
         from asyncio_guest import qt as guest_qt
         self.guest_qt = guest_qt
         binding = guest_qt.resolve_binding()

@@ -51,7 +51,7 @@ import time
 from typing import Any
 
 CASE, MODE, LOOP, WHAT = sys.argv[1:5]
-os.environ["QT_QPA_PLATFORM"] = "offscreen"
+os.environ["QT_QPA_PLATFORM"] = os.environ.get("AG_TEST_QT_PLATFORM", "offscreen")
 os.environ.setdefault("NO_AT_BRIDGE", "1")
 os.environ.setdefault("GTK_A11Y", "none")
 
