@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-import os
-import signal
 import sys
 import threading
 import time
@@ -34,6 +32,10 @@ class Driver(Protocol):
 
     fd: int
     hooks: tuple[str, ...]
+    #: True: ``loop.add_signal_handler`` installs Python-level handlers
+    #: that forward to the loop (``call_soon_threadsafe``), instead of the
+    #: loop's own.
+    forwards_signals: bool
 
     def bind(self, readable: Callable[[], bool]) -> None:
         """Gives the driver the state machine's zero-timeout peek at
@@ -53,10 +55,6 @@ class Driver(Protocol):
 
     def end_slice(self) -> None:
         """The run's teardown is done: the slice in progress ends now."""
-
-    def signals_arrived(self) -> None:
-        """Signals arrived between slices (on the guest's signal socket):
-        the next slice lets the loop handle what Python recorded."""
 
     def enter(self) -> None:
         """The run starts: make the loop 'running' on this thread."""
@@ -84,6 +82,7 @@ class SelectorDriver:
     #: call_soon.  add_reader and friends change the epoll set at once,
     #: which the backend's poll sees by itself.
     hooks: tuple[str, ...] = ("call_soon", "call_at")
+    forwards_signals = False
 
     @staticmethod
     def accepts(loop: asyncio.AbstractEventLoop) -> bool:
@@ -155,9 +154,6 @@ class SelectorDriver:
     def end_slice(self) -> None:
         self._halt = True
 
-    def signals_arrived(self) -> None:
-        pass  # the stdlib loop's own handlers ran when Python ran them
-
     def timeout(self) -> Optional[float]:
         loop: Any = self.loop
         if loop._ready:
@@ -218,33 +214,42 @@ class ProactorDriver(SelectorDriver):
 
 
 class UVLoopDriver:
-    """Runs uvloop loops.
+    """Runs uvloop loops, from C: an iteration is one pass of the loop's
+    libuv, ``uv_run(UV_RUN_NOWAIT)`` (:meth:`asyncio_guest._core.UVLoopView.run_once`),
+    called through the ``uv_run`` that the loop's own uvloop module exports.
 
-    One slice is one ``run_forever()`` call (which keeps uvloop's own
-    bookkeeping: running loop, signals, async generator hooks), ended by a
-    callback that reschedules itself while work is ready and the slice has
-    time left, and calls ``stop()`` otherwise.  One call costs ~13 us on the
-    main thread (uvloop sets up its signal wake-up per call), so a slice
-    spans many iterations.  Between slices the loop's state is read from C
-    (:class:`asyncio_guest._core.UVLoopView`): uvloop's ready queue, libuv's
-    pending and watcher queues and its timer heap.  uvloop's own
-    ``uv_backend_timeout()`` is useless here: it is 0 whenever a handle is
-    closing, which after a main-thread run_forever() is always.
+    ``run_forever()`` is never called: on the main thread each call made
+    and closed a signal socketpair and moved ``signal.set_wakeup_fd``
+    (12.8 us against 2 us elsewhere), and every guest wake-up was one call.
+    What ``run_forever()`` sets up is the run's own instead: the running
+    loop, async generator hooks and debug tracking (``RunningLoopScope``),
+    ``is_running()`` (the state machine's hook), and signal handlers, which
+    are Python-level handlers forwarding to the loop
+    (:attr:`forwards_signals`); uvloop's idle handle (its ready queue) and
+    queued-writes check handle start themselves when work is queued.  A
+    ``KeyboardInterrupt``/``SystemExit`` a callback raises, which uvloop
+    keeps in ``Loop._last_error`` for ``run_forever()`` to re-raise, is
+    raised by ``run_once()``.
+
+    Between passes the loop's state is read from C as well: uvloop's ready
+    queue, libuv's pending and watcher queues and its timer heap.  libuv's
+    own ``uv_backend_timeout()`` is not used: it is 0 whenever a handle is
+    closing.  Every field is checked on the live loop at start-up; a uvloop
+    whose layout differs is refused.
     """
 
     #: call_at goes through call_later; add_reader/add_writer register
     #: with epoll only during the next uv_run pass.
     hooks: tuple[str, ...] = ("call_soon", "call_later", "call_at", "add_reader", "add_writer")
+    #: uvloop's own signal handling needs its run_forever() self-pipe.
+    forwards_signals = True
 
     @staticmethod
     def accepts(loop: asyncio.AbstractEventLoop) -> bool:
-        return any(
-            f"{c.__module__}.{c.__qualname__}" == "uvloop.loop.Loop"
-            for c in type(loop).__mro__
-        )
+        return _uvloop_base(loop) is not None
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        """``loop`` is open and not running."""
+        """``loop`` is open, not running, and has nothing queued."""
         from importlib.metadata import version
 
         self.loop: Any = loop
@@ -252,20 +257,18 @@ class UVLoopDriver:
         try:
             self.view = _core.UVLoopView(loop, self.fd)
             self._check_timer_heap()
-        except (RuntimeError, TypeError) as exc:
+            probe = _Probe()
+            loop.call_soon(_raise, probe)
+            self.view.drive(_uv_run_address(loop), probe)
+        except (RuntimeError, TypeError, OSError, AttributeError) as exc:
             raise RuntimeError(
                 f"asyncio_guest cannot drive uvloop {version('uvloop')} "
                 f"({name_of(loop)}): {exc}. Supported: uvloop 0.17 to 0.23 "
                 "(libuv 1.43 to 1.52)."
             ) from exc
-        cls = type(loop)
-        self._call_soon = cls.call_soon
-        self._stop = cls.stop
-        self._run_forever = cls.run_forever
-        self._generation = 0
-        self._end = 0.0
+        self._run_once: Callable[[], bool] = self.view.run_once
         self._halt = False  # end_slice()
-        self._signals_arrived = False
+        self._idle = False  # the last run() ended with nothing to do
         self.readable: Callable[[], bool] = _never
 
     def _check_timer_heap(self) -> None:
@@ -287,48 +290,31 @@ class UVLoopDriver:
             )
 
     def bind(self, readable: Callable[[], bool]) -> None:
-        """libuv's epoll fd is peeked from C: uvloop's iterations tell
+        """libuv's epoll fd is peeked from C: a pass of uv_run tells
         nothing about I/O that is ready."""
         self.readable = readable
 
+    def run(self, end: float) -> None:
+        """Passes while work is ready (queued callbacks, pending libuv work,
+        a timer due, or the backend fd readable) and the slice lasts."""
+        run_once = self._run_once
+        readable = self.readable
+        now = time.perf_counter
+        busy = run_once()
+        while not self._halt and now() < end:
+            if not busy and not readable():
+                self._idle = True
+                return
+            busy = run_once()
+        self._idle = False
+
     def io_ready(self) -> bool:
+        if self._idle:
+            return False  # run() just found nothing readable
         return self.readable()
 
     def end_slice(self) -> None:
         self._halt = True
-
-    def signals_arrived(self) -> None:
-        """Signals came in between slices: the next slice has uvloop handle
-        them (see _poke_signal_pipe)."""
-        self._signals_arrived = True
-
-    def run(self, end: float) -> None:
-        loop = self.loop
-        self._generation += 1
-        self._end = end
-        if self._signals_arrived:
-            self._signals_arrived = False
-            self._call_soon(loop, _poke_signal_pipe)
-        self._call_soon(loop, self._step, self._generation)
-        # run_forever() refuses while another loop is current: step out of
-        # the guest's running-loop scope (or the host loop's) for the call.
-        running = asyncio._get_running_loop()
-        depth = sys.get_coroutine_origin_tracking_depth()
-        asyncio._set_running_loop(None)
-        try:
-            self._run_forever(loop)
-        finally:
-            asyncio._set_running_loop(running)
-            sys.set_coroutine_origin_tracking_depth(depth)
-
-    def _step(self, generation: int) -> None:
-        if generation != self._generation:
-            return  # left over from a slice an exception cut short
-        if (time.perf_counter() < self._end and not self._halt
-                and (self.view.timeout() == 0.0 or self.readable())):
-            self._call_soon(self.loop, self._step, generation)
-        else:
-            self._stop(self.loop)
 
     def timeout(self) -> Optional[float]:
         return self.view.timeout()
@@ -341,24 +327,47 @@ class UVLoopDriver:
         self.readable = _never
 
 
+class _Probe(SystemExit):
+    """Raised once by a callback at start-up, to find where uvloop keeps a
+    callback's BaseException (only KeyboardInterrupt and SystemExit get
+    there: uvloop reports the others)."""
+
+
+def _raise(exc: BaseException) -> None:
+    raise exc
+
+
+def _uvloop_base(loop: Any) -> Optional[type]:
+    """uvloop's Cython ``Loop`` class among the loop's bases, or None."""
+    for cls in type(loop).__mro__:
+        if f"{cls.__module__}.{cls.__qualname__}" == "uvloop.loop.Loop":
+            return cls
+    return None
+
+
+_uv_run_addresses: dict[str, int] = {}
+
+
+def _uv_run_address(loop: Any) -> int:
+    """The address of ``uv_run`` in the extension module that defines the
+    loop's class (uvloop links its own libuv statically and exports it)."""
+    base = _uvloop_base(loop)
+    path = getattr(sys.modules.get(base.__module__ if base else ""),
+                   "__file__", None)
+    if not path:
+        raise RuntimeError("the uvloop extension module has no file")
+    if path not in _uv_run_addresses:
+        import ctypes
+
+        address = ctypes.cast(ctypes.CDLL(path).uv_run, ctypes.c_void_p).value
+        if not address:
+            raise RuntimeError(f"{path} exports no uv_run")
+        _uv_run_addresses[path] = address
+    return _uv_run_addresses[path]
+
+
 def _never() -> bool:
     return False
-
-
-def _poke_signal_pipe() -> None:
-    """Inside uvloop's run_forever() on the main thread, the signal wake-up
-    fd is uvloop's own self-pipe.  uvloop's Python-level handlers only
-    record a signal; it is handled when the self-pipe has data.  A signal
-    that came in between slices went to the guest's socket instead, so write
-    a null byte (which uvloop skips, like set_wakeup_fd's own) to the pipe:
-    uvloop then handles the recorded signals."""
-    fd = signal.set_wakeup_fd(-1)
-    signal.set_wakeup_fd(fd, warn_on_full_buffer=False)
-    if fd >= 0:
-        try:
-            os.write(fd, b"\0")
-        except OSError:
-            pass  # full: uvloop has data to read anyway
 
 
 def driver_class(loop: asyncio.AbstractEventLoop) -> type[

@@ -271,7 +271,7 @@ class _Runner:
         try:
             self._hooks.wake(driver.hooks, self.core)
             self._hooks.run_as_guest(self._is_running)
-            self.signals.hook(self._hooks, loop)
+            self.signals.hook(self._hooks, loop, driver.forwards_signals)
             self.signals.take_wakeup_fd()
             driver.enter()
             if self._host_loop is None:
@@ -320,11 +320,9 @@ class _Runner:
             return  # a nested host loop inside a tick: never tick in a tick
         if not self.core.begin_tick():
             return
-        if self.signals.drain():
-            # Signals arrived between ticks: Python runs their handlers (for
-            # uvloop's, that means recording them) by itself; the driver
-            # then has the loop process what was recorded.
-            self.driver.signals_arrived()
+        # Signals that arrived between ticks woke us through the signal
+        # socket; Python runs their handlers by itself.
+        self.signals.drain()
         self._in_tick = True
         try:
             self._run_slice()

@@ -7,9 +7,11 @@ again, and a host asleep in C (Tcl's or Qt's poll) does not, until its next
 event.  So, unless the host owns ``signal.set_wakeup_fd`` (Qt when the
 application set one, GLib), the run makes a socket of its own the wake-up
 fd between ticks and has the backend thread (or, threadless, the host)
-watch it too: the tick it causes lets Python run the handler.  uvloop takes
-the wake-up fd only inside ``run_forever()``, i.e. inside a slice; the
-stdlib loop only for ``add_signal_handler``.
+watch it too: the tick it causes lets Python run the handler.  The stdlib
+loop takes the wake-up fd only for ``add_signal_handler``; uvloop never
+does (the guest never calls its ``run_forever()``, where its signal
+handling lives: its ``add_signal_handler`` installs Python-level handlers
+that forward to the loop instead).
 
 SIGINT: while a run is hosted on the main thread, the run owns it (in
 place of Python's default handler only): see :class:`_SigintHandler`.
@@ -94,9 +96,13 @@ class RunSignals:
             signal.set_wakeup_fd(fd)
         self._saved_wakeup_fd = fd
 
-    def hook(self, hooks: LoopHooks, loop: Any) -> None:
-        """The loop's signal handler methods, for this run."""
-        if self.host_uses_wakeup_fd:
+    def hook(self, hooks: LoopHooks, loop: Any, forward: bool) -> None:
+        """The loop's signal handler methods, for this run: the loop's own
+        (recording what they replace), or, when the host owns the wake-up
+        fd or the loop's own need it (``forward``: uvloop, whose handlers
+        work only inside ``run_forever()``), Python-level handlers that
+        forward to the loop."""
+        if self.host_uses_wakeup_fd or forward:
             hooks.set("add_signal_handler",
                       lambda sig, cb, *args: self._add_forwarding(
                           loop, sig, cb, *args))

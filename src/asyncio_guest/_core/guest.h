@@ -29,6 +29,7 @@
 #define ASYNCIO_GUEST_GUEST_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "errors.h"
@@ -262,9 +263,14 @@ void ag_win32_waker_free(ag_win32_waker_t *w);
 
 /* ---- loop-uv.c: what a uvloop loop has to do --------------------------- */
 
+/* libuv's uv_run(), as the uvloop module holding the loop exports it (its
+ * own static copy of libuv: the one that owns the loop). */
+typedef int (*ag_uv_run_fn)(void *uv_loop, int mode);
+
 typedef struct ag_uv_s {
-  char *obj;  /* the uvloop.Loop object */
-  char *uv;   /* its uv_loop_t */
+  char *obj;         /* the uvloop.Loop object */
+  char *uv;          /* its uv_loop_t */
+  ag_uv_run_fn run;  /* or NULL: not driven from here */
 } ag_uv_t;
 
 /* Locates the uv_loop_t of a uvloop.Loop and checks it against the backend
@@ -278,6 +284,21 @@ int ag_uv_pending(const ag_uv_t *u);
 int64_t ag_uv_next_timer_ns(const ag_uv_t *u);
 /* The loop's cached time, libuv's loop->time (ms). */
 uint64_t ag_uv_time_ms(const ag_uv_t *u);
+/* Drive the loop from here: one uv_run(UV_RUN_NOWAIT) pass per
+ * ag_uv_run_nowait() call (AG_EUV_LAYOUT if no uv_run was set).  The caller
+ * holds the GIL (uvloop's callbacks take it again, recursively). */
+void ag_uv_set_run(ag_uv_t *u, ag_uv_run_fn run);
+int ag_uv_run_nowait(ag_uv_t *u);
+/* uvloop's Loop._stopping: set by Loop._stop(), which a callback's
+ * BaseException calls after storing it in Loop._last_error. */
+int ag_uv_stopping(const ag_uv_t *u);
+void ag_uv_clear_stopping(ag_uv_t *u);
+/* The offset of the Loop field (after _ready, within `size` bytes of the
+ * object) that holds exactly `value`, or AG_EUV_LAYOUT. */
+int ag_uv_find_slot(const ag_uv_t *u, const void *value, size_t size,
+                    size_t *offset);
+/* The address of the Loop field at `offset` (one ag_uv_find_slot found). */
+void **ag_uv_slot(const ag_uv_t *u, size_t offset);
 
 /* ---- guest.c: the lockstep protocol ------------------------------------- */
 

@@ -25,7 +25,15 @@
 /* uvloop's Loop (a Cython cdef class): PyObject_HEAD, the vtable pointer,
  * then the fields of loop.pxd in order. */
 #define LOOP_UVLOOP_OFFSET 24   /* uv_loop_t *uvloop */
+#define LOOP_STOPPING_OFFSET 60 /* bint _stopping */
 #define LOOP_READY_OFFSET 96    /* object _ready (a collections.deque) */
+/* `object _last_error` comes later, after fields that differ between
+ * uvloop releases (0.17-0.20: 256, 0.21-0.22: 264, 0.23: 256); it is found
+ * on the live loop by ag_uv_find_slot(), never assumed. */
+#define LOOP_SCAN_END 512
+
+/* libuv's uv_run_mode */
+#define UV_RUN_NOWAIT 2
 
 /* uv_loop_t, 64-bit Linux. */
 #define UV_BACKEND_FD 64
@@ -66,7 +74,54 @@ int ag_uv_attach(ag_uv_t *u, void *loop_obj, int backend_fd) {
     return AG_EUV_LAYOUT;
   u->obj = loop_obj;
   u->uv = uv;
+  u->run = NULL;
   return 0;
+}
+
+void ag_uv_set_run(ag_uv_t *u, ag_uv_run_fn run) {
+  u->run = run;
+}
+
+int ag_uv_run_nowait(ag_uv_t *u) {
+  if (u->run == NULL)
+    return AG_EUV_LAYOUT;
+  (void) u->run(u->uv, UV_RUN_NOWAIT);  /* > 0: the loop is alive */
+  return 0;
+}
+
+int ag_uv_stopping(const ag_uv_t *u) {
+  int stopping;
+
+  memcpy(&stopping, u->obj + LOOP_STOPPING_OFFSET, sizeof(stopping));
+  return stopping;
+}
+
+void ag_uv_clear_stopping(ag_uv_t *u) {
+  int zero = 0;
+
+  memcpy(u->obj + LOOP_STOPPING_OFFSET, &zero, sizeof(zero));
+}
+
+int ag_uv_find_slot(const ag_uv_t *u, const void *value, size_t size,
+                    size_t *offset) {
+  size_t off;
+  size_t end;
+
+  /* Raw words only, never dereferenced: some of the fields scanned are ints,
+   * and only the slot that holds `value` can equal its address. */
+  end = size < LOOP_SCAN_END ? size : LOOP_SCAN_END;
+  for (off = LOOP_READY_OFFSET + sizeof(void *); off + sizeof(void *) <= end;
+       off += sizeof(void *)) {
+    if (field_ptr(u->obj, off) == value) {
+      *offset = off;
+      return 0;
+    }
+  }
+  return AG_EUV_LAYOUT;
+}
+
+void **ag_uv_slot(const ag_uv_t *u, size_t offset) {
+  return (void **) (u->obj + offset);
 }
 
 void *ag_uv_ready_queue(const ag_uv_t *u) {

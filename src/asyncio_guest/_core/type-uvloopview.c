@@ -9,6 +9,7 @@ typedef struct {
   PyObject_HEAD
   PyObject *loop;
   ag_uv_t uv;
+  size_t last_error;  /* offset of Loop._last_error, once driving */
 } UVViewObject;
 
 static int uv_view_init(PyObject *op, PyObject *args, PyObject *kwds) {
@@ -90,6 +91,100 @@ static PyObject *uv_view_timeout(PyObject *op, PyObject *Py_UNUSED(a)) {
   return PyFloat_FromDouble(left > 0 ? (double) left / 1e9 : 0.0);
 }
 
+static int uv_view_due(UVViewObject *self) {
+  PyObject *ready;
+  int64_t due;
+
+  ready = ag_uv_ready_queue(&self->uv);
+  if (Py_SIZE(ready) > 0 || ag_uv_pending(&self->uv))
+    return 1;
+  due = ag_uv_next_timer_ns(&self->uv);
+  return due >= 0 && due <= ag__now_ns();
+}
+
+/* drive(uv_run, probe): from now on run_once() drives the loop.  uv_run is
+ * the address of uv_run() in the loop's uvloop module; the caller has
+ * queued (call_soon) a callback that raises the BaseException `probe`.  One
+ * pass runs it: uvloop's Loop._stop() then stores it in _last_error and sets
+ * _stopping, which is how the fields run_once() reads are found and checked
+ * on the live loop.  Both are put back (no error, not stopping). */
+static PyObject *uv_view_drive(PyObject *op, PyObject *args) {
+  UVViewObject *self;
+  unsigned long long address;
+  PyObject *probe;
+  size_t offset;
+  void **slot;
+  int err;
+
+  self = (UVViewObject *) op;
+  if (uv_view_check(self) < 0)
+    return NULL;
+  if (!PyArg_ParseTuple(args, "KO:drive", &address, &probe))
+    return NULL;
+  if (address == 0 || ag_uv_stopping(&self->uv) != 0)
+    return ag_py_error(AG_EUV_LAYOUT, "UVLoopView.drive (Loop._stopping)");
+  ag_uv_set_run(&self->uv, (ag_uv_run_fn) (uintptr_t) address);
+  Py_INCREF(self->loop);
+  err = ag_uv_run_nowait(&self->uv);
+  Py_DECREF(self->loop);
+  if (err == 0 && PyErr_Occurred())
+    err = -1;
+  if (err == 0 && ag_uv_stopping(&self->uv) != 1)
+    err = AG_EUV_LAYOUT;
+  if (err == 0)
+    err = ag_uv_find_slot(&self->uv, probe,
+                          (size_t) Py_TYPE(self->loop)->tp_basicsize, &offset);
+  if (err != 0) {
+    ag_uv_set_run(&self->uv, NULL);
+    if (err == -1)
+      return NULL;
+    return ag_py_error(err, "UVLoopView.drive (Loop._last_error)");
+  }
+  ag_uv_clear_stopping(&self->uv);
+  slot = ag_uv_slot(&self->uv, offset);
+  Py_SETREF(*(PyObject **) slot, Py_NewRef(Py_None));
+  self->last_error = offset;
+  Py_RETURN_NONE;
+}
+
+/* run_once() -> bool: one uv_run(UV_RUN_NOWAIT) pass, then whether work is
+ * ready at once (callbacks queued, libuv work pending, a timer due).  A
+ * BaseException a callback raised (uvloop keeps it in _last_error and stops,
+ * where run_forever() would re-raise it) is raised here, the loop no longer
+ * stopping. */
+static PyObject *uv_view_run_once(PyObject *op, PyObject *Py_UNUSED(a)) {
+  UVViewObject *self;
+  PyObject *exc;
+  PyObject **slot;
+  int err;
+
+  self = (UVViewObject *) op;
+  if (uv_view_check(self) < 0)
+    return NULL;
+  if (self->last_error == 0)
+    return ag_py_error(AG_EUV_LAYOUT, "UVLoopView.run_once (not driving)");
+  Py_INCREF(self->loop);  /* as uvloop does around uv_run() */
+  err = ag_uv_run_nowait(&self->uv);
+  Py_DECREF(self->loop);
+  if (err != 0)
+    return ag_py_error(err, "UVLoopView.run_once");
+  if (ag_uv_stopping(&self->uv)) {
+    ag_uv_clear_stopping(&self->uv);
+    slot = (PyObject **) ag_uv_slot(&self->uv, self->last_error);
+    exc = *slot;
+    *slot = Py_NewRef(Py_None);
+    if (exc != Py_None && PyExceptionInstance_Check(exc)) {
+      PyErr_SetObject((PyObject *) Py_TYPE(exc), exc);
+      Py_DECREF(exc);
+      return NULL;
+    }
+    Py_XDECREF(exc);
+  }
+  if (PyErr_Occurred())
+    return NULL;
+  return PyBool_FromLong(uv_view_due(self));
+}
+
 static PyObject *uv_view_next_timer(PyObject *op, PyObject *Py_UNUSED(a)) {
   UVViewObject *self;
   int64_t due;
@@ -142,6 +237,13 @@ static PyMethodDef uv_view_methods[] = {
      "monotonic ns, or None."},
     {"time_ms", uv_view_time_ms, METH_NOARGS,
      "time_ms()\n--\n\nlibuv's cached loop time, in ms."},
+    {"drive", uv_view_drive, METH_VARARGS,
+     "drive(uv_run, probe)\n--\n\nFrom now on run_once() drives the loop "
+     "through uv_run (its address);\nthe fields it reads are found with a "
+     "queued callback raising probe."},
+    {"run_once", uv_view_run_once, METH_NOARGS,
+     "run_once()\n--\n\nOne uv_run(UV_RUN_NOWAIT) pass; True if work is "
+     "ready at once.\nRaises what a callback raised (a BaseException)."},
     {NULL, NULL, 0, NULL},
 };
 
