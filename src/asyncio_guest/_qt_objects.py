@@ -1,6 +1,7 @@
-"""The QObjects of the Qt host, made once per binding: the receiver
-(thread mode's wake-up: a custom ``QEvent`` posted to it runs the queued
-call) and the threadless watcher (``QSocketNotifier`` s and a ``QTimer``).
+"""The QObjects of the Qt host's own waker (``waker="qt"``), made once per
+binding: the receiver (thread mode's wake-up: a custom ``QEvent`` posted to
+it runs the queued call) and the threadless watcher (``QSocketNotifier`` s
+and a ``QTimer``).
 Neither lets an exception into Qt: what a call raises goes to ``report``
 (the host's ``tick_raised``)."""
 
@@ -32,29 +33,55 @@ def classes(qt: Qt) -> tuple[type, type]:
 def _receiver_class(qt: Qt) -> type:
     QObject: Any = qt.QtCore.QObject
     QEvent: Any = qt.QtCore.QEvent
+    QTimer: Any = qt.QtCore.QTimer
     post_event: Any = qt.QtCore.QCoreApplication.postEvent
     event_type = qt.event_type
 
     class Receiver(QObject):  # type: ignore[misc]
         """Lives on the GUI thread; runs the callables posted to it, one per
-        wake-up, in order, from Qt's event loop."""
+        wake-up, in order, from Qt's event loop: those :meth:`post` ed from
+        any thread through a posted event, those :meth:`post_soon` ed from
+        the GUI thread through a zero-time timer (Qt delivers posted events
+        before timers, so a busy guest continuing through one would run
+        ahead of the host's own due timers)."""
 
         def __init__(self, parent: Any, report: Report) -> None:
             super().__init__(parent)
             self.calls: collections.deque[Callable[[], object]] = (
                 collections.deque())
+            self.soon: collections.deque[Callable[[], object]] = (
+                collections.deque())
             self.report = report
+            # A QTimer object, not QTimer.singleShot(0, ...): Qt 6 turns
+            # the latter into a queued call, i.e. a posted event.
+            self.timer: Any = QTimer(self)
+            self.timer.setSingleShot(True)
+            self.timer.timeout.connect(self._run_soon)
 
         def post(self, fn: Callable[[], object]) -> None:
             # Thread-safe: deque.append is atomic, postEvent is thread-safe.
             self.calls.append(fn)
             post_event(self, QEvent(event_type))
 
+        def post_soon(self, fn: Callable[[], object]) -> None:
+            """GUI thread: ``fn()`` after the timers already due."""
+            self.soon.append(fn)
+            self.timer.start(0)
+
+        def _run_soon(self) -> None:
+            self._run(self.soon)
+
         def run_one(self) -> None:
+            self._run(self.calls)
+
+        def _run(self, calls: "collections.deque[Callable[[], object]]"
+                 ) -> None:
             try:
-                fn = self.calls.popleft()
+                fn = calls.popleft()
             except IndexError:
                 return  # closed meanwhile
+            if calls is self.soon and calls:
+                self.timer.start(0)  # the next one after this one
             try:
                 fn()
             except BaseException as exc:  # never into Qt (PyQt5 aborts)
@@ -62,6 +89,8 @@ def _receiver_class(qt: Qt) -> type:
 
         def close(self) -> None:
             self.calls.clear()
+            self.soon.clear()
+            self.timer.stop()
             self.deleteLater()
 
         def event(self, ev: Any) -> bool:
@@ -153,9 +182,9 @@ def _watcher_class(qt: Qt) -> type:
 
         def post_soon(self) -> None:
             """The slice ran out: tick again after Qt's pending events
-            (through the receiver's posted event, as thread mode does)."""
+            (through the receiver's zero-time timer, as thread mode does)."""
             if self.tick is not None:
-                self.receiver.post(self.tick)
+                self.receiver.post_soon(self.tick)
 
         def fire(self) -> None:
             """A notifier's ``activated`` or the timer's ``timeout``.  No

@@ -1,26 +1,38 @@
 """Qt (PySide6, PyQt6 or PyQt5) as the host loop.
 
 Two modes (``mode=``, or ``$ASYNCIO_GUEST_MODE``; default
-:data:`DEFAULT_MODE`):
+:data:`DEFAULT_MODE`): ``"thread"``, a backend thread waits on the loop's
+backend fd and wakes Qt; ``"threadless"``, no thread of ours: Qt's own
+event loop watches the backend fd and the loop's next deadline.
 
-* ``"thread"``: a backend thread waits on the loop's backend fd and wakes
-  Qt with ``QCoreApplication.postEvent()``: it posts a custom
-  :class:`QEvent` to a small receiver ``QObject`` that lives on the GUI
-  thread, whose ``event()`` runs the queued tick.  ``postEvent`` is
-  thread-safe.  (A ``QueuedConnection`` signal emitted from the backend
-  thread was measured too, and was slower.)
-* ``"threadless"``: no thread of ours; Qt's own event loop watches the
-  backend fd (one ``QSocketNotifier`` per fd, enabled only while the guest
-  waits) and the loop's next deadline (a single-shot ``PreciseTimer``
-  ``QTimer``, rounded up to the millisecond).  Host code that schedules
-  guest work meanwhile restarts that timer at 0 ms.
+Two wakers (``waker=``, or ``$ASYNCIO_GUEST_QT_WAKER``; default
+``"auto"``: GLib's where it can serve):
+
+* ``"glib"``.  On Linux Qt's event dispatcher is GLib's
+  (``QEventDispatcherGlib``: every Qt event loop is a
+  ``g_main_context_iteration()`` of the default ``GMainContext``), so the C
+  core's GLib waker serves Qt as it serves GTK (:mod:`asyncio_guest.gtk`):
+  a ``GSource`` made ready from the backend thread with
+  ``g_source_set_ready_time`` (thread-safe, no GIL), or, threadless,
+  holding the fds (``g_source_add_unix_fd``) and the deadline as its ready
+  time.  Ticks run at ``G_PRIORITY_DEFAULT``, the priority of Qt's posted
+  events, timers, socket notifiers and window system events; a tick that
+  continues a busy guest at ``G_PRIORITY_DEFAULT_IDLE``, after all of them
+  (a due ``QTimer`` fires before the guest continues).  Checked at start:
+  the dispatcher must inherit ``QEventDispatcherGlib``.
+* ``"qt"`` (where Qt does not run on GLib: ``QT_NO_GLIB=1``, Windows,
+  macOS): thread mode posts a custom :class:`QEvent` to a small receiver
+  ``QObject`` on the GUI thread (``QCoreApplication.postEvent()`` is
+  thread-safe; a ``QueuedConnection`` signal was measured too, and was
+  slower); threadless mode uses one ``QSocketNotifier`` per fd, enabled only
+  while the guest waits, and a single-shot ``PreciseTimer`` ``QTimer`` for
+  the deadline, rounded up to the millisecond.  A busy guest continues
+  through a zero-time ``QTimer`` (not a posted event, which Qt delivers
+  before timers): the host's timers that fell due first fire first.
 
 Either way ticks are delivered by every Qt event loop on the GUI thread,
 including the nested ones of modal dialogs (``QDialog.exec()``), menus and
-``processEvents()``, and no exception ever escapes into Qt.  Work that must
-continue after a full time slice is resumed through the posted event, from
-the GUI thread: Qt handles the input, timer and paint events that arrived
-meanwhile first.
+``processEvents()``, and no exception ever escapes into Qt.
 
 Which binding: the one given (``binding=`` or, for ``start``/``run``, the
 binding of ``app=``), else the environment variable ``ASYNCIO_GUEST_QT``
@@ -59,6 +71,7 @@ Typical use::
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ContextManager, Optional, TypeVar
 
@@ -67,15 +80,27 @@ from ._qt_binding import (BINDINGS, ENV_VAR, QT_API_VAR, Qt, binding_of_app,
                           canonical, qt as _qt, resolve_binding)
 from .host import GuestRun
 
+try:
+    from . import _glib
+except ImportError:  # built without GLib's headers
+    _glib = None  # type: ignore[assignment, unused-ignore]
+
 __all__ = ["start", "run", "async_slot", "modal", "exec_dialog", "wait_signal",
            "resolve_binding", "BINDINGS", "ENV_VAR", "QT_API_VAR",
-           "DEFAULT_MODE", "MODE_ENV_VAR", "QtHost"]
+           "DEFAULT_MODE", "MODE_ENV_VAR", "WAKER_ENV_VAR", "QtHost"]
 
 T = TypeVar("T")
 
 MODE_ENV_VAR = host.MODE_ENV_VAR
 #: The default mode of this host (see :func:`start`).
 DEFAULT_MODE = "threadless"
+#: The environment variable that picks the waker (``auto``, ``glib``,
+#: ``qt``) when ``waker=`` is not given.
+WAKER_ENV_VAR = "ASYNCIO_GUEST_QT_WAKER"
+#: GLib priorities of the GLib waker's ticks (G_PRIORITY_DEFAULT) and of
+#: a tick that continues a busy guest (G_PRIORITY_DEFAULT_IDLE).
+GLIB_PRIORITY = 0
+GLIB_BUSY_PRIORITY = 200
 
 
 def _application(qt: Qt, app: Any) -> Any:
@@ -115,34 +140,96 @@ def _load(binding: Optional[str], app: Any) -> tuple[Qt, Any]:
     return qt, _application(qt, app)
 
 
+def _glib_unavailable(qt: Qt, app: Any) -> Optional[str]:
+    """Why the GLib waker cannot serve ``app``'s event loop (None: it
+    can): it needs ``asyncio_guest._glib`` and Qt's event dispatcher on the
+    application's thread to be GLib's (``QEventDispatcherGlib``, Qt's
+    default on Linux and the BSDs)."""
+    if _glib is None:
+        return ("asyncio_guest._glib was not built (GLib's headers were "
+                "missing at install time: Debian libglib2.0-dev)")
+    dispatcher = qt.QtCore.QAbstractEventDispatcher.instance(app.thread())
+    if dispatcher is None or not dispatcher.inherits("QEventDispatcherGlib"):
+        name = ("none" if dispatcher is None
+                else dispatcher.metaObject().className())
+        return (f"Qt's event dispatcher is {name}, not GLib's (Qt built "
+                "without GLib, QT_NO_GLIB set, or not Linux)")
+    return None
+
+
+def _pick_waker(waker: Optional[str], qt: Qt, app: Any) -> bool:
+    """True for the GLib waker."""
+    if waker is None:
+        waker = os.environ.get(WAKER_ENV_VAR) or "auto"
+    if waker not in ("auto", "glib", "qt"):
+        raise ValueError("asyncio_guest.qt: waker must be 'auto', 'glib' or "
+                         f"'qt', not {waker!r}")
+    if waker == "qt":
+        return False
+    reason = _glib_unavailable(qt, app)
+    if reason is not None and waker == "glib":
+        raise RuntimeError(f"asyncio_guest.qt: no GLib waker: {reason}")
+    return reason is None
+
+
 class QtHost(host.Host):
-    """Qt's event loop: woken by a ``QEvent`` posted to a receiver
-    ``QObject`` (thread mode), or watching the fds with
-    ``QSocketNotifier`` s and the deadline with a ``QTimer``
-    (threadless)."""
+    """Qt's event loop.  Where Qt runs on GLib (Linux), the C core's GLib
+    waker wakes it, as it wakes GTK: a ``GSource`` on the default
+    ``GMainContext``, made ready from the backend thread without the GIL
+    (thread mode), or watching the fds and the deadline itself
+    (threadless).  Elsewhere, a ``QEvent`` posted to a receiver ``QObject``
+    (thread mode), or ``QSocketNotifier`` s and a ``QTimer`` (threadless).
+    """
 
     name = "asyncio_guest.qt"
     default_mode = DEFAULT_MODE
 
     def __init__(self, binding: Optional[str] = None, app: Any = None,
-                 uses_wakeup_fd: Optional[bool] = None) -> None:
+                 uses_wakeup_fd: Optional[bool] = None,
+                 waker: Optional[str] = None) -> None:
         super().__init__()
         self.qt, self.app = _load(binding, app)
         # None: the application's own wake-up fd, if it set one.
         self.uses_wakeup_fd = (host.wakeup_fd_in_use() if uses_wakeup_fd
                                is None else bool(uses_wakeup_fd))
+        #: True: the GLib waker; False: Qt's own objects.
+        self.glib = _pick_waker(waker, self.qt, self.app)
         receiver_class, self._watcher_class = _qt_objects.classes(self.qt)
         self.receiver: Any = receiver_class(self.app, self.tick_raised)
-        #: Threadless mode's watcher, or None.
+        #: Threadless mode's watcher (a Qt one or a GLib one), or None.
         self.qt_watcher: Any = None
 
     def post(self, fn: Callable[[], object]) -> None:
         self.receiver.post(fn)
 
+    def post_soon(self, fn: Callable[[], object]) -> None:
+        self.receiver.post_soon(fn)
+
+    def has_waker(self) -> bool:
+        return self.glib
+
+    def waker(self, tick: host.Tick) -> Any:
+        return self._glib_waker(tick, None)
+
     def watcher(self, tick: host.Tick, fds: Sequence[int]) -> Any:
-        self.qt_watcher = self._watcher_class(self.receiver, fds, tick,
-                                              self.tick_raised)
+        if self.glib:
+            self.qt_watcher = self._glib_waker(tick, fds)
+        else:
+            self.qt_watcher = self._watcher_class(self.receiver, fds, tick,
+                                                  self.tick_raised)
         return self.qt_watcher
+
+    def _glib_waker(self, tick: host.Tick,
+                    fds: Optional[Sequence[int]]) -> Any:
+        """Qt's GLib sources are at G_PRIORITY_DEFAULT (posted events,
+        timers, socket notifiers, window system events): the ticks the
+        backend asks for go at that priority, in the same iterations; a
+        tick that continues a busy guest at G_PRIORITY_DEFAULT_IDLE, after
+        all of them."""
+        assert _glib is not None
+        return _glib.GLibWaker(self.guard(tick), GLIB_PRIORITY,
+                               GLIB_BUSY_PRIORITY,
+                               fds=None if fds is None else list(fds))
 
     def call_soon(self, fn: Callable[[], object]) -> None:
         self.qt.QtCore.QTimer.singleShot(0, fn)  # outside any tick
@@ -204,6 +291,7 @@ def start(
     binding: Optional[str] = None,
     host_uses_signal_set_wakeup_fd: Optional[bool] = None,
     mode: Optional[str] = None,
+    waker: Optional[str] = None,
 ) -> GuestRun:
     """Start ``async_fn(*args)`` as a guest of the Qt event loop.
 
@@ -231,23 +319,32 @@ def start(
             thread waits on the fd and wakes Qt with ``postEvent``.
             ``"auto"`` (default, or ``$ASYNCIO_GUEST_MODE``):
             :data:`DEFAULT_MODE`.  See the module's documentation.
+        waker: ``"glib"``: the C core's GLib waker, where Qt's event
+            dispatcher is GLib's (Linux): a ``GSource`` on the default
+            ``GMainContext``, woken without the GIL; threadless, the same
+            source watches the fds and the deadline.  ``"qt"``: Qt's own
+            objects (``postEvent``; ``QSocketNotifier`` s and a
+            ``QTimer``).  ``"auto"`` (default, or ``$ASYNCIO_GUEST_QT_WAKER``):
+            GLib's where it can serve, else Qt's.
 
     Raises:
         RuntimeError: no application object; not on its thread; this thread
-            already hosts a guest run.
+            already hosts a guest run; ``waker="glib"`` where Qt does not
+            run on GLib.
         TypeError: ``app`` is not a Qt application; ``async_fn`` is not an
             async function.
-        ValueError: an unknown ``mode`` or ``binding``.
+        ValueError: an unknown ``mode``, ``binding`` or ``waker``.
     """
-    qt_host = _host(async_fn, app, binding, host_uses_signal_set_wakeup_fd)
+    qt_host = _host(async_fn, app, binding, host_uses_signal_set_wakeup_fd,
+                    waker)
     return host.start(qt_host, async_fn, *args, done_callback=done_callback,
                       loop_factory=loop_factory, debug=debug, mode=mode)
 
 
 def _host(async_fn: Any, app: Any, binding: Optional[str],
-          uses_wakeup_fd: Optional[bool]) -> QtHost:
+          uses_wakeup_fd: Optional[bool], waker: Optional[str]) -> QtHost:
     try:
-        return QtHost(binding, app, uses_wakeup_fd)
+        return QtHost(binding, app, uses_wakeup_fd, waker)
     except BaseException:
         host.close_if_coroutine(async_fn)
         raise
@@ -262,6 +359,7 @@ def run(
     binding: Optional[str] = None,
     host_uses_signal_set_wakeup_fd: Optional[bool] = None,
     mode: Optional[str] = None,
+    waker: Optional[str] = None,
 ) -> Optional[T]:
     """Run ``async_fn(*args)`` as a guest of ``app.exec()``; the
     ``asyncio.run`` of a Qt program.
@@ -277,7 +375,8 @@ def run(
 
     Arguments as for :func:`start`.  Windows are left as they are.
     """
-    qt_host = _host(async_fn, app, binding, host_uses_signal_set_wakeup_fd)
+    qt_host = _host(async_fn, app, binding, host_uses_signal_set_wakeup_fd,
+                    waker)
     result: Optional[T] = host.run(qt_host, async_fn, *args,
                                    loop_factory=loop_factory, debug=debug,
                                    mode=mode)
