@@ -203,20 +203,23 @@ test-degraded: venv
 
 # The suite on the other supported Pythons (scripts/test_matrix.py), each in
 # build/matrix/<name> with its own venv and build of the core: the parts
-# whose dependencies install there (core, Tk, the async hosts, both loops;
-# MATRIX_HEAVY adds Qt, GTK + webview, pygame), warnings from our code as
-# errors; report.md per version.  3.12 and 3.13 from pyenv here; 3.14 and
-# 3.15 in a Debian forky chroot that scripts/forky.sh builds once (about a
-# minute) and caches in build/forky (needs root).
+# whose dependencies install there (core, Tk, the async hosts, both loops),
+# and, on the versions named in MATRIX_HEAVY (by default the newest: the
+# oldest, 3.11, runs everything in make test), Qt, GTK + webview and pygame
+# too; warnings from our code as errors; report.md per version.  3.12 and
+# 3.13 from pyenv here; 3.14 and 3.15 in a Debian forky chroot that
+# scripts/forky.sh builds once (about a minute) and caches in build/forky
+# (needs root).  MATRIX_HEAVY="py312 py313 py314 py315" runs all of it.
 MATRIX ?= py312=$(HOME)/.pyenv/versions/3.12.1/bin/python3 py313=$(HOME)/.pyenv/versions/3.13.0/bin/python3
 FORKY ?= py314=/usr/bin/python3.14 py315=/usr/bin/python3.15
-MATRIX_HEAVY ?=
+MATRIX_HEAVY ?= py315
+heavy = $$(case " $(MATRIX_HEAVY) " in *" $${entry%%=*} "*) echo --heavy;; esac)
 test-matrix: venv
 	rm -rf build/matrix
 	status=0; for entry in $(MATRIX); do \
-	  $(XVFB) $(PY) scripts/test_matrix.py $${entry%%=*} $${entry#*=} $(MATRIX_HEAVY) || status=1; \
+	  $(XVFB) $(PY) scripts/test_matrix.py $${entry%%=*} $${entry#*=} $(heavy) || status=1; \
 	done; for entry in $(FORKY); do \
-	  sh scripts/forky.sh $${entry%%=*} $${entry#*=} $(MATRIX_HEAVY) || status=1; \
+	  sh scripts/forky.sh $${entry%%=*} $${entry#*=} $(heavy) || status=1; \
 	done; cat build/matrix/*/report.md; exit $$status
 
 # Release files (scripts/dist.sh): the sdist and one manylinux wheel per
@@ -264,7 +267,7 @@ test-uvloop-versions: compile
 	for v in $(UVLOOP_VERSIONS); do \
 	  rm -rf build/uv-$$v && $(PYTHON) -m venv build/uv-$$v && \
 	  build/uv-$$v/bin/pip install -q "uvloop==$$v" -r requirements-dev.txt && \
-	  PYTHONPATH=src build/uv-$$v/bin/python -m pytest -q -p no:cacheprovider \
+	  PYTHONPATH=$(CURDIR)/src build/uv-$$v/bin/python -m pytest -q -p no:cacheprovider \
 	    -k uvloop tests || exit 1; \
 	done
 

@@ -17,18 +17,24 @@ import asyncio_guest
 from conftest import Outcome, QueueHost
 
 
+PF_IO_WORKER = 0x10  # include/linux/sched.h
+
+
 def tids() -> set[str]:
     """Thread ids of this process, without io_uring's kernel threads
     ("iou-sqp-N"): libuv 1.45 to 1.48 (uvloop 0.18 to 0.21) gives each loop a
-    submission-queue polling thread that the kernel reaps on its own time."""
+    submission-queue polling thread that the kernel reaps on its own time.
+    They are told by their PF_IO_WORKER flag (/proc stat field 9), which
+    they have from the start (their "iou-" name comes a moment later)."""
     out = set()
     for tid in os.listdir("/proc/self/task"):
         try:
-            with open(f"/proc/self/task/{tid}/comm") as f:
-                if f.read().startswith("iou-"):
-                    continue
-        except OSError:
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                flags = int(f.read().rsplit(")", 1)[1].split()[6])
+        except (OSError, IndexError, ValueError):
             continue  # exited meanwhile
+        if flags & PF_IO_WORKER:
+            continue
         out.add(tid)
     return out
 
