@@ -102,9 +102,29 @@ class SelectorDriver:
         select = selector.select
         ready_queue = self._ready_queue = loop._ready  # type: ignore
         self._halt = False  # end_slice()
+        self._end = 0.0  # the slice's end (perf_counter)
+        bounded = _bounded_epoll(selector)
+        # Seconds per callback run, as measured on iterations that took on
+        # more than BOUND_MIN events (a moving average); see counting_select.
+        self._cost = 20e-6
+        # The iteration in progress: when its select ran, and how many
+        # callbacks it brought (0: not worth measuring).
+        last = self._last = [0.0, 0]
+        now = time.perf_counter
 
         def counting_select(timeout: Optional[float] = None) -> Any:
-            ready = select(timeout)
+            if bounded is None or timeout != 0:
+                ready = select(timeout)
+            else:
+                # One iteration runs every callback the events bring: take
+                # on at most as many events as the slice has time for (at
+                # least BOUND_MIN; epoll hands the rest out next time, in
+                # turn).  Bounded only when enough fds are registered.
+                t = now()
+                cap = max(BOUND_MIN, int((self._end - t) / self._cost))
+                ready = bounded(cap)
+                if len(ready) > BOUND_MIN:  # worth measuring: see run()
+                    last[0], last[1] = t, len(ready) + len(ready_queue)
             # Events found, or callbacks about to run (which may do I/O).
             self._events = len(ready) + len(ready_queue)
             return ready
@@ -133,9 +153,22 @@ class SelectorDriver:
         run_once = self._run_once
         ready = self._ready_queue
         now = time.perf_counter
+        last = self._last
+        self._end = end
         run_once()
+        if last[1]:
+            self._measure(last)
         while (ready or self._events) and not self._halt and now() < end:
             run_once()
+            if last[1]:
+                self._measure(last)
+
+    def _measure(self, last: list[Any]) -> None:
+        """An iteration that took on many events has run: its time per
+        callback goes into the cost that bounds the next ones."""
+        spent = (time.perf_counter() - last[0]) / last[1]
+        self._cost += (spent - self._cost) * 0.25
+        last[1] = 0
 
     def io_ready(self) -> bool:
         """Whether to look for I/O once more before going idle: yes when
@@ -182,6 +215,53 @@ class SelectorDriver:
         self._selector.__dict__.pop("select", None)
 
 
+#: The fewest events an iteration of a selector loop takes on (a bound
+#: below this many registered fds is not applied at all).
+BOUND_MIN = 4
+
+
+def _bounded_epoll(selector: Any) -> Optional[Callable[[int], list[Any]]]:
+    """For an ``EpollSelector``: ``select(0)`` returning at most ``cap``
+    events (``epoll.poll``'s maxevents: the kernel returns the first ready
+    fds and moves them to the back of its ready list, so the others come
+    first next time).  None for other selectors."""
+    if sys.platform != "linux":
+        return None
+    import select as select_module
+    import selectors
+
+    if not isinstance(selector, selectors.EpollSelector):
+        return None
+    impl: Any = selector  # its private parts: not in typeshed
+    epoll = impl._selector
+    key_from_fd = impl._key_from_fd
+    fd_to_key = impl._fd_to_key
+    read_mask = select_module.EPOLLIN
+    write_mask = select_module.EPOLLOUT
+    event_read, event_write = selectors.EVENT_READ, selectors.EVENT_WRITE
+
+    def select(cap: int) -> list[Any]:
+        # As EpollSelector.select(0), with maxevents = cap.
+        n = len(fd_to_key)
+        try:
+            fd_events = epoll.poll(0, max(1, min(n, cap)))
+        except InterruptedError:
+            return []
+        ready = []
+        for fd, event in fd_events:
+            events = 0
+            if event & ~read_mask:
+                events |= event_write
+            if event & ~write_mask:
+                events |= event_read
+            key = key_from_fd(fd)
+            if key:
+                ready.append((key, events & key.events))
+        return ready
+
+    return select
+
+
 class ProactorDriver(SelectorDriver):
     """Runs asyncio's proactor event loop (``asyncio.ProactorEventLoop``,
     the default on Windows).  UNTESTED: no Windows Python exists where this
@@ -215,7 +295,7 @@ class ProactorDriver(SelectorDriver):
 
 class UVLoopDriver:
     """Runs uvloop loops, from C: an iteration is one pass of the loop's
-    libuv, ``uv_run(UV_RUN_NOWAIT)`` (:meth:`asyncio_guest._core.UVLoopView.run_once`),
+    libuv, ``uv_run(UV_RUN_NOWAIT)`` (:meth:`asyncio_guest._core.UVLoopView.run`),
     called through the ``uv_run`` that the loop's own uvloop module exports.
 
     ``run_forever()`` is never called: on the main thread each call made
@@ -229,7 +309,7 @@ class UVLoopDriver:
     queued-writes check handle start themselves when work is queued.  A
     ``KeyboardInterrupt``/``SystemExit`` a callback raises, which uvloop
     keeps in ``Loop._last_error`` for ``run_forever()`` to re-raise, is
-    raised by ``run_once()``.
+    raised by ``UVLoopView.run()``.
 
     Between passes the loop's state is read from C as well: uvloop's ready
     queue, libuv's pending and watcher queues and its timer heap.  libuv's
@@ -266,8 +346,7 @@ class UVLoopDriver:
                 f"({name_of(loop)}): {exc}. Supported: uvloop 0.17 to 0.23 "
                 "(libuv 1.43 to 1.52)."
             ) from exc
-        self._run_once: Callable[[], bool] = self.view.run_once
-        self._halt = False  # end_slice()
+        self._run: Callable[[float], bool] = self.view.run
         self._idle = False  # the last run() ended with nothing to do
         self.readable: Callable[[], bool] = _never
 
@@ -296,17 +375,9 @@ class UVLoopDriver:
 
     def run(self, end: float) -> None:
         """Passes while work is ready (queued callbacks, pending libuv work,
-        a timer due, or the backend fd readable) and the slice lasts."""
-        run_once = self._run_once
-        readable = self.readable
-        now = time.perf_counter
-        busy = run_once()
-        while not self._halt and now() < end:
-            if not busy and not readable():
-                self._idle = True
-                return
-            busy = run_once()
-        self._idle = False
+        a timer due, or the backend fd readable) and the slice lasts: the
+        loop is C's (UVLoopView.run)."""
+        self._idle = not self._run(end - time.perf_counter())
 
     def io_ready(self) -> bool:
         if self._idle:
@@ -314,7 +385,7 @@ class UVLoopDriver:
         return self.readable()
 
     def end_slice(self) -> None:
-        self._halt = True
+        self.view.stop()
 
     def timeout(self) -> Optional[float]:
         return self.view.timeout()

@@ -27,6 +27,7 @@ import sys
 import threading
 from typing import Any, Optional, Protocol
 
+from . import _core
 from ._loopscope import LoopHooks
 
 
@@ -124,13 +125,7 @@ class RunSignals:
         """Empties the signal socket; True if anything had arrived."""
         if self._socks is None:
             return False
-        got = False
-        try:
-            while self._socks[0].recv(4096):
-                got = True
-        except (BlockingIOError, InterruptedError):
-            pass
-        return got
+        return _core.drain(self._socks[0].fileno())
 
     def release(self) -> None:
         """At the end of the run: handlers, wake-up fd, socket, SIGINT."""

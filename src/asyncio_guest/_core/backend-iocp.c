@@ -240,3 +240,8 @@ int64_t ag__now_ns(void) {
          (int64_t) (count.QuadPart % freq.QuadPart) * 1000000000LL /
              freq.QuadPart;
 }
+
+int ag__fd_drain(intptr_t fd) {
+  (void) fd;
+  return -ENOTSUP;  /* no signal socket on Windows (see _signals.py) */
+}

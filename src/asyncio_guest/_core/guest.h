@@ -69,10 +69,16 @@ int ag__poller_wake(ag__poller_t *p);
  * path's check, run on the host thread. */
 int ag__fd_readable(intptr_t backend);
 
+/* Reads a non-blocking fd (the guest's signal socket) until it is empty,
+ * without blocking: 1 if anything was read, 0 if nothing, or a negative
+ * errno.  Windows: -ENOTSUP (the run has no signal socket there). */
+int ag__fd_drain(intptr_t fd);
+
 void ag__poller_close(ag__poller_t *p);
 
-/* ag__fd_readable, ag__thread_block_signals and ag__now_ns are shared by
- * the POSIX pollers (thread-posix.c); Windows has its own (backend-iocp.c). */
+/* ag__fd_readable, ag__fd_drain, ag__thread_block_signals and ag__now_ns
+ * are shared by the POSIX pollers (thread-posix.c); Windows has its own
+ * (backend-iocp.c). */
 
 /* Called first on the backend thread: keep process signals off it. */
 int ag__thread_block_signals(void);
@@ -285,8 +291,8 @@ int64_t ag_uv_next_timer_ns(const ag_uv_t *u);
 /* The loop's cached time, libuv's loop->time (ms). */
 uint64_t ag_uv_time_ms(const ag_uv_t *u);
 /* Drive the loop from here: one uv_run(UV_RUN_NOWAIT) pass per
- * ag_uv_run_nowait() call (AG_EUV_LAYOUT if no uv_run was set).  The caller
- * holds the GIL (uvloop's callbacks take it again, recursively). */
+ * ag_uv_run_nowait() call (AG_EUV_LAYOUT if no uv_run was set).  Called
+ * without the GIL, as uvloop calls uv_run(): its callbacks take it. */
 void ag_uv_set_run(ag_uv_t *u, ag_uv_run_fn run);
 int ag_uv_run_nowait(ag_uv_t *u);
 /* uvloop's Loop._stopping: set by Loop._stop(), which a callback's

@@ -17,9 +17,28 @@ static PyObject *core_monotonic_ns(PyObject *Py_UNUSED(mod),
   return PyLong_FromLongLong(ag__now_ns());
 }
 
+/* drain(fd) -> bool: empty a non-blocking fd without raising when it is
+ * empty (a tick drains the run's signal socket: Python's socket.recv costs
+ * a BlockingIOError there, microseconds on every wake-up). */
+static PyObject *core_drain(PyObject *Py_UNUSED(mod), PyObject *arg) {
+  long fd;
+  int r;
+
+  fd = PyLong_AsLong(arg);
+  if (fd == -1 && PyErr_Occurred())
+    return NULL;
+  r = ag__fd_drain((intptr_t) fd);
+  if (r < 0)
+    return ag_py_error(r, "drain");
+  return PyBool_FromLong(r);
+}
+
 static PyMethodDef core_methods[] = {
     {"monotonic_ns", core_monotonic_ns, METH_NOARGS,
      "The core's clock (CLOCK_MONOTONIC), in nanoseconds."},
+    {"drain", core_drain, METH_O,
+     "drain(fd)\n--\n\nReads a non-blocking fd until it is empty; True if "
+     "anything was read."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 _Static_assert(sizeof(pthread_mutex_t) <= sizeof(ag__mutex_t),
                "ag__mutex_t too small for pthread_mutex_t");
@@ -159,4 +160,25 @@ int ag__fd_readable(intptr_t fd) {
   if (pfd.revents & POLLNVAL)
     return -EBADF;
   return n > 0;
+}
+
+int ag__fd_drain(intptr_t fd) {
+  char buf[256];
+  ssize_t n;
+  int got;
+
+  if (fd < 0 || fd > INT_MAX)
+    return -EBADF;
+  got = 0;
+  for (;;) {
+    n = read((int) fd, buf, sizeof(buf));
+    if (n > 0) {
+      got = 1;
+      continue;
+    }
+    if (n == 0 || errno == EAGAIN || errno == EWOULDBLOCK)
+      return got;
+    if (errno != EINTR)
+      return -errno;
+  }
 }

@@ -10,6 +10,8 @@ typedef struct {
   PyObject *loop;
   ag_uv_t uv;
   size_t last_error;  /* offset of Loop._last_error, once driving */
+  int backend_fd;
+  int stopped;        /* stop(): run() makes no pass any more */
 } UVViewObject;
 
 static int uv_view_init(PyObject *op, PyObject *args, PyObject *kwds) {
@@ -59,6 +61,7 @@ static int uv_view_init(PyObject *op, PyObject *args, PyObject *kwds) {
     return -1;
   }
   self->loop = Py_NewRef(loop);
+  self->backend_fd = fd;
   return 0;
 }
 
@@ -102,11 +105,11 @@ static int uv_view_due(UVViewObject *self) {
   return due >= 0 && due <= ag__now_ns();
 }
 
-/* drive(uv_run, probe): from now on run_once() drives the loop.  uv_run is
+/* drive(uv_run, probe): from now on run() drives the loop.  uv_run is
  * the address of uv_run() in the loop's uvloop module; the caller has
  * queued (call_soon) a callback that raises the BaseException `probe`.  One
  * pass runs it: uvloop's Loop._stop() then stores it in _last_error and sets
- * _stopping, which is how the fields run_once() reads are found and checked
+ * _stopping, which is how the fields run() reads are found and checked
  * on the live loop.  Both are put back (no error, not stopping). */
 static PyObject *uv_view_drive(PyObject *op, PyObject *args) {
   UVViewObject *self;
@@ -125,7 +128,9 @@ static PyObject *uv_view_drive(PyObject *op, PyObject *args) {
     return ag_py_error(AG_EUV_LAYOUT, "UVLoopView.drive (Loop._stopping)");
   ag_uv_set_run(&self->uv, (ag_uv_run_fn) (uintptr_t) address);
   Py_INCREF(self->loop);
+  Py_BEGIN_ALLOW_THREADS
   err = ag_uv_run_nowait(&self->uv);
+  Py_END_ALLOW_THREADS
   Py_DECREF(self->loop);
   if (err == 0 && PyErr_Occurred())
     err = -1;
@@ -147,27 +152,27 @@ static PyObject *uv_view_drive(PyObject *op, PyObject *args) {
   Py_RETURN_NONE;
 }
 
-/* run_once() -> bool: one uv_run(UV_RUN_NOWAIT) pass, then whether work is
- * ready at once (callbacks queued, libuv work pending, a timer due).  A
- * BaseException a callback raised (uvloop keeps it in _last_error and stops,
- * where run_forever() would re-raise it) is raised here, the loop no longer
- * stopping. */
-static PyObject *uv_view_run_once(PyObject *op, PyObject *Py_UNUSED(a)) {
-  UVViewObject *self;
+/* One uv_run(UV_RUN_NOWAIT) pass, without the GIL, as uvloop runs it:
+ * each of its callbacks takes the GIL (Cython's `with gil`) and lets it go
+ * again, so other threads get it between them (held across the pass, a
+ * thread waiting for it, such as a timer thread posting to pygame, never
+ * got it while a guest flooded).  -1 with an exception set: a callback's
+ * BaseException (uvloop keeps it in _last_error and stops, where
+ * run_forever() would re-raise it), the loop no longer stopping. */
+static int uv_view_pass(UVViewObject *self) {
   PyObject *exc;
   PyObject **slot;
   int err;
 
-  self = (UVViewObject *) op;
-  if (uv_view_check(self) < 0)
-    return NULL;
-  if (self->last_error == 0)
-    return ag_py_error(AG_EUV_LAYOUT, "UVLoopView.run_once (not driving)");
   Py_INCREF(self->loop);  /* as uvloop does around uv_run() */
+  Py_BEGIN_ALLOW_THREADS
   err = ag_uv_run_nowait(&self->uv);
+  Py_END_ALLOW_THREADS
   Py_DECREF(self->loop);
-  if (err != 0)
-    return ag_py_error(err, "UVLoopView.run_once");
+  if (err != 0) {
+    ag_py_error(err, "UVLoopView.run");
+    return -1;
+  }
   if (ag_uv_stopping(&self->uv)) {
     ag_uv_clear_stopping(&self->uv);
     slot = (PyObject **) ag_uv_slot(&self->uv, self->last_error);
@@ -176,13 +181,59 @@ static PyObject *uv_view_run_once(PyObject *op, PyObject *Py_UNUSED(a)) {
     if (exc != Py_None && PyExceptionInstance_Check(exc)) {
       PyErr_SetObject((PyObject *) Py_TYPE(exc), exc);
       Py_DECREF(exc);
-      return NULL;
+      return -1;
     }
     Py_XDECREF(exc);
   }
-  if (PyErr_Occurred())
+  return PyErr_Occurred() ? -1 : 0;
+}
+
+static int uv_view_driving(UVViewObject *self) {
+  if (uv_view_check(self) < 0)
+    return -1;
+  if (self->last_error == 0) {
+    ag_py_error(AG_EUV_LAYOUT, "UVLoopView.run (not driving)");
+    return -1;
+  }
+  return 0;
+}
+
+/* run(budget) -> bool: passes while work is ready (uv_view_due, or the
+ * backend fd readable), for at most `budget` seconds, and not after stop();
+ * at least one.  False: it stopped because nothing was ready (the loop is
+ * idle: the fd was just found not readable); True: time or stop(). */
+static PyObject *uv_view_run(PyObject *op, PyObject *arg) {
+  UVViewObject *self;
+  double budget;
+  int64_t end;
+  int ready;
+
+  self = (UVViewObject *) op;
+  budget = PyFloat_AsDouble(arg);
+  if (budget == -1.0 && PyErr_Occurred())
     return NULL;
-  return PyBool_FromLong(uv_view_due(self));
+  if (uv_view_driving(self) < 0)
+    return NULL;
+  end = ag__now_ns() + (int64_t) (budget > 0 ? budget * 1e9 : 0);
+  for (;;) {
+    if (uv_view_pass(self) < 0)
+      return NULL;
+    if (self->stopped || ag__now_ns() >= end)
+      Py_RETURN_TRUE;
+    if (uv_view_due(self))
+      continue;
+    ready = ag__fd_readable(self->backend_fd);
+    if (ready < 0)
+      return ag_py_error(ready, "UVLoopView.run (poll)");
+    if (!ready)
+      Py_RETURN_FALSE;
+  }
+}
+
+/* stop(): run() makes no further pass (the run's teardown is done). */
+static PyObject *uv_view_stop(PyObject *op, PyObject *Py_UNUSED(a)) {
+  ((UVViewObject *) op)->stopped = 1;
+  Py_RETURN_NONE;
 }
 
 static PyObject *uv_view_next_timer(PyObject *op, PyObject *Py_UNUSED(a)) {
@@ -238,12 +289,15 @@ static PyMethodDef uv_view_methods[] = {
     {"time_ms", uv_view_time_ms, METH_NOARGS,
      "time_ms()\n--\n\nlibuv's cached loop time, in ms."},
     {"drive", uv_view_drive, METH_VARARGS,
-     "drive(uv_run, probe)\n--\n\nFrom now on run_once() drives the loop "
+     "drive(uv_run, probe)\n--\n\nFrom now on run() drives the loop "
      "through uv_run (its address);\nthe fields it reads are found with a "
      "queued callback raising probe."},
-    {"run_once", uv_view_run_once, METH_NOARGS,
-     "run_once()\n--\n\nOne uv_run(UV_RUN_NOWAIT) pass; True if work is "
-     "ready at once.\nRaises what a callback raised (a BaseException)."},
+    {"run", uv_view_run, METH_O,
+     "run(budget)\n--\n\nPasses while work is ready, for at most budget "
+     "seconds (at least one);\nFalse if it stopped because the loop is "
+     "idle.  Raises what a callback\nraised (a BaseException)."},
+    {"stop", uv_view_stop, METH_NOARGS,
+     "stop()\n--\n\nrun() makes no further pass."},
     {NULL, NULL, 0, NULL},
 };
 
