@@ -54,6 +54,45 @@ def _qasync_versions() -> dict[str, str]:
                 Qt=QtCore.qVersion())
 
 
+# -- PySide6.QtAsyncio: Qt's own asyncio loop (a Qt event per callback) -----
+
+def run_qtasyncio(make: Make, factory: Factory, mode: str) -> dict[str, float]:
+    from PySide6 import QtAsyncio, QtCore, QtWidgets
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+
+    def post(fn: Callable[[], object]) -> None:
+        QtCore.QTimer.singleShot(0, fn)
+
+    # QtAsyncio's documented way, stopping when the coroutine ends; the
+    # application stays (the next round makes a new loop on it).
+    result: dict[str, float] = QtAsyncio.run(
+        make(post), keep_running=False, quit_qapp=False)
+    del app
+    return result
+
+
+def qtasyncio_scenarios(
+        post: Optional[workloads.Post], echo_port: int,
+        sizes: dict[str, Any] = workloads.SIZES,
+        only: Optional[set[str]] = None,
+) -> Coroutine[Any, Any, dict[str, float]]:
+    """The scenarios QtAsyncio can run: it has no I/O at all (add_reader,
+    sockets, servers, getaddrinfo raise NotImplementedError in 6.11), so no
+    wake latency and no ping-pong; the iteration cost, timers, idle and the
+    host under a flood."""
+    can = {"iter", "timer", "idle", "flood"}
+    return workloads.scenarios(post, echo_port, sizes,
+                               can if only is None else only & can)
+
+
+def _qtasyncio_versions() -> dict[str, str]:
+    import PySide6
+    from PySide6 import QtCore
+
+    return {"PySide6 (QtAsyncio)": PySide6.__version__, "Qt": QtCore.qVersion()}
+
+
 # -- async-tkinter-loop: Tk pumped from an asyncio task every 10 ms ----------
 
 def run_async_tk(make: Make, factory: Factory, mode: str) -> dict[str, float]:
@@ -222,6 +261,9 @@ def PEERS(Config: Any) -> list[Any]:
     return [
         Config("qasync", "qt", run_qasync, modes=("-",), loops=("asyncio",),
                peer=True, versions=_qasync_versions),
+        Config("PySide6.QtAsyncio", "qt", run_qtasyncio, modes=("-",),
+               loops=("asyncio",), scenarios=qtasyncio_scenarios, peer=True,
+               versions=_qtasyncio_versions),
         Config("async-tkinter-loop", "tk", run_async_tk, modes=("-",),
                loops=("asyncio", "uvloop"), peer=True,
                versions=_async_tk_versions),

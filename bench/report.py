@@ -118,11 +118,30 @@ def markdown(data: dict[str, Any]) -> str:
         + "Scenarios: bench/workloads.py; "
         "`[mode]`: thread = backend thread + host wake-up, threadless = the "
         "host watches the loop's fd and deadline.", ""]
+    lines += tables(runs, "")
+    lines += targets(runs) + peers(runs)
+    unpinned = data.get("unpinned") or []
+    if unpinned:
+        lines += [
+            "# Unpinned: what users see", "",
+            "The main figures again, each process left to the scheduler as "
+            "a user's program is (the pinned figures above keep one CPU, so "
+            "a thread hop there is a same-CPU switch; here it is often a "
+            "wake-up of the other CPU, ~45 µs on this VM: docs/design.md, "
+            "Benchmarks).  Each host in its default mode, and the peers.", ""]
+        lines += tables(unpinned, ", unpinned")
+        lines += peers(unpinned, ", unpinned")
+    lines += goals(runs, unpinned)
+    return "\n".join(lines) + "\n"
+
+
+def tables(runs: list[dict[str, Any]], suffix: str) -> list[str]:
+    lines: list[str] = []
     for loop, title in LOOP_TITLES.items():
         rows = [r for r in runs if r["loop"] == loop]
         if not rows:
             continue
-        lines += [f"## {title}", ""]
+        lines += [f"## {title}{suffix}", ""]
         lines.append("| configuration | " + " | ".join(
             m[1] for m in METRICS) + " |")
         lines.append("|---" * (len(METRICS) + 1) + "|")
@@ -141,8 +160,7 @@ def markdown(data: dict[str, Any]) -> str:
             lines.append(f"| {label(r)} | " + " | ".join(
                 cell(r, k, rt) for k, _, _, rt in METRICS) + " |")
         lines.append("")
-    lines += targets(runs) + peers(runs)
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def versions(runs: list[dict[str, Any]]) -> str:
@@ -214,12 +232,12 @@ def targets(runs: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def peers(runs: list[dict[str, Any]]) -> list[str]:
+def peers(runs: list[dict[str, Any]], suffix: str = "") -> list[str]:
     """Each peer against our default mode for the same host and loop, on
     the figures both have (ratios where the metric has one, so each side is
     measured against its own process's native run)."""
     defaults = default_modes()
-    lines = ["## Against the peers", "",
+    lines = [f"## Against the peers{suffix}", "",
              "Each peer against asyncio-guest on the same host and loop, in "
              "that host's default mode (Tk: "
              f"{defaults.get('tk', '?')}, Qt: {defaults.get('qt', '?')}, "
@@ -259,6 +277,69 @@ def peers(runs: list[dict[str, Any]]) -> list[str]:
         lines.append(f"| {p['name']} | {p['loop']} | {label(o)} on {loop} | "
                      f"{'; '.join(win) or '–'} | {'; '.join(lose) or '–'} |")
     return lines + [""] if any_peer else []
+
+
+# Issue 17's goals: (text, which runs, key, test, limit); "default" runs
+# are each host in its default mode.
+GOALS: list[tuple[str, str, str, str, str, float]] = [
+    ("pinned", "uvloop wake median, thread mode", "uvloop thread",
+     "wake_med_us", "ratio≤", 2.0),
+    ("pinned", "uvloop wake median, threadless", "uvloop threadless",
+     "wake_med_us", "ratio≤", 1.5),
+    ("pinned", "uvloop in-loop ping-pong", "uvloop", "pp_in_rps", "ratio≥",
+     0.95),
+    ("pinned", "Qt wake median, stdlib loop", "asyncio qt", "wake_med_us",
+     "ratio≤", 1.5),
+    ("unpinned", "wake median, stdlib loop, default mode", "asyncio default",
+     "wake_med_us", "ratio≤", 2.0),
+    ("unpinned", "wake median, uvloop, default mode", "uvloop default",
+     "wake_med_us", "ratio≤", 2.5),
+    ("unpinned", "in-loop ping-pong, default mode", "default", "pp_in_rps",
+     "ratio≥", 0.95),
+]
+
+
+def _selected(run: dict[str, Any], which: str) -> bool:
+    defaults = default_modes()
+    for word in which.split():
+        if word in ("asyncio", "uvloop") and run["loop"] != word:
+            return False
+        if word in ("thread", "threadless") and run["mode"] != word:
+            return False
+        if word in ("qt", "tk", "gtk", "queue") and run["host"] != word:
+            return False
+        if word == "default" and run["mode"] != defaults.get(run["host"]):
+            return False
+    return True
+
+
+def goals(runs: list[dict[str, Any]], unpinned: list[dict[str, Any]]
+          ) -> list[str]:
+    """Issue 17's goals, each checked on every configuration it covers."""
+    lines = ["## Goals (issue 17)", "",
+             "Ratios are guest / native of the same process.  ✓ met, "
+             "✗ missed.", "", "| pass | goal | configurations |",
+             "|---|---|---|"]
+    met = total = 0
+    for when, text, which, key, test, limit in GOALS:
+        pool = runs if when == "pinned" else unpinned
+        cells = []
+        for r in pool:
+            if r["peer"] or "error" in r or not _selected(r, which):
+                continue
+            c = check(r, key, test, limit)
+            if c is None:
+                continue
+            total += 1
+            met += c[1]
+            cells.append(f"{label(r)} {r['loop']} {fmt(c[0])} "
+                         f"{'✓' if c[1] else '✗'}")
+        if cells:
+            lines.append(f"| {when} | {text} {test[-1]} {limit:g} | "
+                         + "; ".join(cells) + " |")
+    if not total:
+        return []
+    return lines + ["", f"{met} of {total} met.", ""]
 
 
 def plot(data: dict[str, Any], path: str) -> None:

@@ -214,8 +214,12 @@ def pin(cpu: int) -> None:
         os.sched_setaffinity(0, {cpu})
 
 
+#: The main figures, which the unpinned pass measures.
+MAIN = {"iter", "wake", "pp_in", "pp_out"}
+
+
 def child(name: str, mode: str, loop: str, port: int, quick: bool,
-          cpu: int) -> None:
+          cpu: int, main_only: bool = False) -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     pin(cpu)
     config = find(name)
@@ -235,7 +239,8 @@ def child(name: str, mode: str, loop: str, port: int, quick: bool,
     # grows and shrinks with the recent load), and taking turns exposes
     # both sides to the same drift.  A warm-up first: a process's first
     # connections and iterations run slower.
-    short = {"iter", "wake", "pp_in", "pp_out", "pp_many"}
+    short = MAIN if main_only else {"iter", "wake", "pp_in", "pp_out",
+                                     "pp_many"}
     warm = dict(sizes, wake_samples=100, pp_count=500, pp_out_count=500,
                 many_conns=10, many_rounds=20, iter_seconds=0.05)
     config.native(make(short, warm), factory)
@@ -244,9 +249,11 @@ def child(name: str, mode: str, loop: str, port: int, quick: bool,
     for _ in range(1 if quick else ROUNDS):
         natives.append(config.native(make(short, sizes), factory))
         guests.append(config.guest(make(short, sizes), factory, mode))
-    rest = {"timer", "idle", "flood"}
-    native = medians(natives) | config.native(make(rest, sizes), factory)
-    guest = medians(guests) | config.guest(make(rest, sizes), factory, mode)
+    native, guest = medians(natives), medians(guests)
+    if not main_only:
+        rest = {"timer", "idle", "flood"}
+        native |= config.native(make(rest, sizes), factory)
+        guest |= config.guest(make(rest, sizes), factory, mode)
     versions = config.versions()
     if loop == "uvloop":
         import uvloop
@@ -299,44 +306,60 @@ def main() -> None:
         "--cpu", type=int, default=(os.cpu_count() or 1) - 1,
         help="pin each configuration's process and the echo server to this "
         "CPU (-1: no pinning); default the last one")
+    ap.add_argument(
+        "--unpinned", choices=("yes", "no", "only"), default="yes",
+        help="after the pinned pass, the main figures (iteration, wake, "
+        "ping-pong a and b) again without pinning, as users run: each host "
+        "in its default mode, and the peers (default: yes)")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     ap.add_argument("--child", nargs=3, metavar=("NAME", "MODE", "LOOP"),
                     help=argparse.SUPPRESS)
+    ap.add_argument("--main-only", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        child(*args.child, port=args.port, quick=args.quick, cpu=args.cpu)
+        child(*args.child, port=args.port, quick=args.quick, cpu=args.cpu,
+              main_only=args.main_only)
         return
 
     loops = [x for x in args.loops.split(",") if x]
     configs = [c for c in all_configs()
                if (c in OURS or c.peer or args.extra)
                and (not args.only or c.name in args.only.split(","))]
-    echo, port = start_echo_server(args.cpu)
-    runs: list[dict[str, Any]] = []
-    t_start = time.monotonic()
-    try:
-        for config in configs:
-            for loop in config.loops:
-                if loop not in loops and loop != "trio":
-                    continue
-                for mode in config.modes:
-                    runs.append(run_child(config, mode, loop, port,
-                                          args.quick, args.cpu))
-    finally:
-        assert echo.stdin is not None
-        echo.stdin.close()
-        echo.wait()
-    elapsed = time.monotonic() - t_start
-
     import report
+
+    defaults = report.default_modes()
+    t_start = time.monotonic()
+    runs: list[dict[str, Any]] = []
+    unpinned: list[dict[str, Any]] = []
+    passes = [(runs, args.cpu, False)] if args.unpinned != "only" else []
+    if args.unpinned != "no":
+        passes.append((unpinned, -1, True))
+    for out, cpu, main_only in passes:
+        echo, port = start_echo_server(cpu)
+        try:
+            for config in configs:
+                for loop in config.loops:
+                    if loop not in loops and loop != "trio":
+                        continue
+                    for mode in config.modes:
+                        if main_only and mode not in (
+                                "-", defaults.get(config.host, mode)):
+                            continue
+                        out.append(run_child(config, mode, loop, port,
+                                             args.quick, cpu, main_only))
+        finally:
+            assert echo.stdin is not None
+            echo.stdin.close()
+            echo.wait()
+    elapsed = time.monotonic() - t_start
 
     date = datetime.date.today().isoformat()
     os.makedirs(args.out, exist_ok=True)
     stem = os.path.join(args.out, date + ("-quick" if args.quick else ""))
     data = {"date": date, "machine": machine_line(), "quick": args.quick,
             "cpu": args.cpu,
-            "seconds": round(elapsed), "runs": runs}
+            "seconds": round(elapsed), "runs": runs, "unpinned": unpinned}
     with open(stem + ".json", "w") as f:
         json.dump(data, f, indent=1)
     with open(stem + ".md", "w") as f:
@@ -347,12 +370,15 @@ def main() -> None:
 
 
 def run_child(config: Config, mode: str, loop: str, port: int,
-              quick: bool, cpu: int) -> dict[str, Any]:
-    label = f"{config.name} [{mode}] on {loop}"
+              quick: bool, cpu: int, main_only: bool = False
+              ) -> dict[str, Any]:
+    label = f"{config.name} [{mode}] on {loop}" + (
+        " (unpinned)" if cpu < 0 else "")
     print(f"-- {label}", file=sys.stderr, flush=True)
     cmd = [sys.executable, __file__, "--child", config.name, mode, loop,
            "--port", str(port), "--cpu", str(cpu)] + (
-               ["--quick"] if quick else [])
+               ["--quick"] if quick else []) + (
+               ["--main-only"] if main_only else [])
     t0 = time.monotonic()
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)

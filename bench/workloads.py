@@ -49,6 +49,15 @@ def med_p99(values: list[float], scale: float) -> tuple[float, float]:
 async def wake(samples: int) -> dict[str, float]:
     """Another thread writes a byte to a socket while the loop is idle; the
     time until the loop's reader callback runs is one sample."""
+    m, p = med_p99(await wake_latencies(samples), 1e6)
+    return {"wake_med_us": m, "wake_p99_us": p}
+
+
+async def wake_latencies(
+        samples: int, on_sample: Optional[Callable[[float], None]] = None
+) -> list[float]:
+    """The samples of :func:`wake`, in seconds; ``on_sample(stamp)`` is
+    called in the reader callback with the write's time (perf_counter)."""
     loop = asyncio.get_running_loop()
     a, b = socket.socketpair()
     a.setblocking(False)
@@ -74,6 +83,8 @@ async def wake(samples: int) -> dict[str, float]:
     def on_readable() -> None:
         a.recv(16)
         lat.append(time.perf_counter() - stamp[0])
+        if on_sample is not None:
+            on_sample(stamp[0])
         if got is not None and not got.done():
             got.set_result(None)
 
@@ -91,8 +102,7 @@ async def wake(samples: int) -> dict[str, float]:
         loop.remove_reader(a.fileno())
         a.close()
         b.close()
-    m, p = med_p99(lat, 1e6)
-    return {"wake_med_us": m, "wake_p99_us": p}
+    return lat
 
 
 # -- 2. ping-pong -------------------------------------------------------------

@@ -9,7 +9,8 @@
 #   (libglib2.0-dev libgirepository1.0-dev, libcairo2-dev, pkg-config);
 #   WebKitGTK 4.1 for GTK 3 (gir1.2-webkit2-4.1) for asyncio_guest.webview,
 #   WebKitGTK 4.0 (libwebkit2gtk-4.0-37) for asyncio_guest.webview_python;
-#   valgrind (make valgrind); what Qt's xcb platform plugin loads (a real X
+#   valgrind (make valgrind); wrk (the load of bench/aiohttp_bench.py);
+#   what Qt's xcb platform plugin loads (a real X
 #   display: the screenshots of `make docs`; `ldd libqxcb.so` of each
 #   binding);
 #   and, without their recommends (Wine's would add GL, GStreamer, fonts),
@@ -18,7 +19,7 @@
 set -eu
 PKGS="gcc make python3-dev python3-venv python3-tk tcl8.6-dev tk8.6 xvfb xauth xdotool
   libglib2.0-dev libgirepository1.0-dev libcairo2-dev pkg-config gir1.2-gtk-3.0 gir1.2-gtk-4.0
-  gir1.2-webkit2-4.1 libwebkit2gtk-4.0-37 valgrind
+  gir1.2-webkit2-4.1 libwebkit2gtk-4.0-37 valgrind wrk
   libxcb-icccm4 libxcb-keysyms1 libxcb-xinerama0 libxcb-cursor0 libxkbcommon-x11-0
   libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-randr0 libxcb-xkb1"
 NORECS="gcc-mingw-w64-x86-64 wine wine64"
