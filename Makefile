@@ -56,9 +56,13 @@ demo-pywebview: compile
 	$(if $(DISPLAY),$(PY) examples/pywebview_demo.py,xvfb-run -a $(PY) examples/pywebview_demo.py --auto)
 
 # The benchmark suite (bench/suite.py): every scenario natively and as a
-# guest, both loops, queue/Tk/Qt/GTK in both modes, and the peers; writes
-# bench/results/<date>.md, .json and .png (~15 min).  bench-hosts: wake
-# latency for every host.  Both under Xvfb without a display.
+# guest, both loops, queue/Tk/Qt/GTK in both modes, and the peers, pinned
+# to one CPU, then the main figures again unpinned; writes
+# bench/results/<date>.md, .json and .png (~15 min).  Then the real
+# workload (bench/aiohttp_bench.py: an aiohttp server under wrk, natively,
+# as a guest of Tk, Qt and GTK, and under qasync; <date>-aiohttp.md,
+# ~5 min).  bench-hosts: wake latency for every host.  Under Xvfb without
+# a display.
 XRUN := $(if $(DISPLAY),,xvfb-run -a)
 $(VENV)/.stamp-bench: $(VENV)/.stamp-venv requirements-bench.txt
 	$(PY) -m pip install -q -r requirements-bench.txt
@@ -66,6 +70,7 @@ $(VENV)/.stamp-bench: $(VENV)/.stamp-venv requirements-bench.txt
 
 bench: compile $(VENV)/.stamp-bench
 	$(XRUN) $(PY) bench/suite.py $(BENCH_ARGS)
+	$(XRUN) $(PY) bench/aiohttp_bench.py
 
 bench-hosts: compile
 	$(XRUN) $(PY) bench/host_wake.py
