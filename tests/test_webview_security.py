@@ -55,6 +55,7 @@ class Server:
     def __init__(self) -> None:
         self.pages: dict[str, tuple[int, dict[str, str], bytes]] = {}
         self.hits: list[str] = []
+        self.open: set[Any] = set()  # the connections' writers
 
     async def start(self) -> str:
         self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -63,7 +64,11 @@ class Server:
         return self.origin
 
     async def close(self) -> None:
+        """Python 3.12+'s wait_closed() waits for every connection: close
+        the ones WebKit opened ahead and never used (3.13's close_clients())."""
         self.server.close()
+        for writer in list(self.open):
+            writer.close()
         await self.server.wait_closed()
 
     def page(self, path: str, body: str, status: int = 200,
@@ -73,6 +78,13 @@ class Server:
         return self.origin + path
 
     async def _serve(self, reader: Any, writer: Any) -> None:
+        self.open.add(writer)
+        try:
+            await self._answer(reader, writer)
+        finally:
+            self.open.discard(writer)
+
+    async def _answer(self, reader: Any, writer: Any) -> None:
         try:
             head = await reader.readuntil(b"\r\n\r\n")
         except (asyncio.IncompleteReadError, ConnectionError,

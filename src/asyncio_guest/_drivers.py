@@ -232,10 +232,10 @@ def _bounded_epoll(selector: Any) -> Optional[Callable[[int], list[Any]]]:
 
     if not isinstance(selector, selectors.EpollSelector):
         return None
-    impl: Any = selector  # its private parts: not in typeshed
+    impl: Any = selector  # its private parts (3.11 to 3.15): not in typeshed
     epoll = impl._selector
-    key_from_fd = impl._key_from_fd
     fd_to_key = impl._fd_to_key
+    key_of = fd_to_key.get
     read_mask = select_module.EPOLLIN
     write_mask = select_module.EPOLLOUT
     event_read, event_write = selectors.EVENT_READ, selectors.EVENT_WRITE
@@ -254,7 +254,7 @@ def _bounded_epoll(selector: Any) -> Optional[Callable[[int], list[Any]]]:
                 events |= event_write
             if event & ~write_mask:
                 events |= event_read
-            key = key_from_fd(fd)
+            key = key_of(fd)
             if key:
                 ready.append((key, events & key.events))
         return ready
