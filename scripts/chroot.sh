@@ -1,11 +1,14 @@
 #!/bin/sh
 # A Debian chroot for this checkout, built once by debootstrap and cached:
-#     SUITE=forky CHROOT=build/forky PKGS=a,b,c sh scripts/chroot.sh COMMAND
+#     SUITE=forky CHROOT=build/forky PKGS=a,b,c [EXTRA=d,e] sh scripts/chroot.sh COMMAND
 # runs the shell COMMAND inside it, in this checkout (bind-mounted at the
 # same path), with pip pointed at the host's CA bundle and index
 # configuration.  A suite with no debootstrap script of its own (bookworm's
-# debootstrap has none for forky) uses sid's.  A cached chroot that lacks
-# some of PKGS gets them.  Needs root.  Used by scripts/forky.sh (Python
+# debootstrap has none for forky) uses sid's.  PKGS go in with debootstrap;
+# EXTRA afterwards with apt-get inside (debootstrap resolves no
+# alternatives: GTK's dconf-service needs "default-dbus-session-bus |
+# dbus-session-bus").  A cached chroot that lacks any of them gets them.
+# Needs root.  Used by scripts/forky.sh (Python
 # 3.14 and 3.15 for make test-matrix and make dist) and
 # scripts/fresh-debian.sh (the README's commands on a fresh Debian 13).
 set -eu
@@ -23,12 +26,6 @@ if [ ! -e "$CHROOT/.stamp" ]; then
     "$SCRIPT" >"$ROOT/build/$SUITE.log" 2>&1 ||
     { tail -20 "$ROOT/build/$SUITE.log"; exit 1; }
   touch "$CHROOT/.stamp"
-fi
-missing=$(for p in $(echo "$PKGS" | tr , ' '); do
-  chroot "$CHROOT" dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-    grep -q "ok installed" || echo "$p"; done)
-if [ -n "$missing" ]; then  # a cached chroot from an older package list
-  chroot "$CHROOT" sh -c "apt-get -o Acquire::Check-Valid-Until=false update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(echo $missing)" >/dev/null
 fi
 # pip inside: the host's CA bundle and index configuration
 mkdir -p "$CHROOT/etc/ssl/certs" "$CHROOT$ROOT"
@@ -50,6 +47,13 @@ bind "$ROOT" "$ROOT"
 for d in /opt/wheels /opt/pypi /opt/pypi-more; do
   if [ -d "$d" ]; then mkdir -p "$CHROOT$d"; bind "$d" "$d"; fi
 done
+missing=$(for p in $(echo "$PKGS,${EXTRA:-}" | tr , ' '); do
+  chroot "$CHROOT" dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+    grep -q "ok installed" || echo "$p"; done)
+if [ -n "$missing" ]; then  # EXTRA, or a cached chroot from an older list
+  chroot "$CHROOT" sh -c "apt-get -o Acquire::Check-Valid-Until=false update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(echo $missing)" >"$ROOT/build/$SUITE-apt.log" 2>&1 ||
+    { tail -20 "$ROOT/build/$SUITE-apt.log"; exit 1; }
+fi
 chroot "$CHROOT" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
   PIP_CERT=/etc/ssl/certs/ca-certificates.crt \
   PIP_FIND_LINKS="${PIP_FIND_LINKS:-}" PIP_DISABLE_PIP_VERSION_CHECK=1 \

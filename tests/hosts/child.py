@@ -217,6 +217,12 @@ def ctrl_c() -> None:
 
 
 def mark() -> None:
+    # libffi with static trampolines (Debian forky's, under Python 3.14 and
+    # 3.15 there) opens its own shared object the first time it is used
+    # (importing ctypes is enough) and keeps it open for the life of the
+    # process: let that happen before the snapshot, not when the uvloop
+    # driver (ctypes) or PyGObject first uses libffi during the run.
+    import ctypes  # noqa: F401
     state["before"] = open_fds()
     state["wakeup_before"] = wakeup_fd()
 
