@@ -106,10 +106,13 @@ def main() -> int:
             continue
         got = []
         for req in reqs:
-            done = sh([py, "-m", "pip", "install", "-q", req])
+            # pygame built from source (no wheel for 3.14) warns at import
+            # that it lacks AVX2 blitters unless asked to detect them.
+            done = sh([py, "-m", "pip", "install", "-q", req],
+                      env=dict(os.environ, PYGAME_DETECT_AVX2="1"))
             if done.returncode:
-                name = re.split(r"[<>=]", req)[0]
-                rows.append((name if any_one else group, "not available",
+                package = re.split(r"[<>=]", req)[0]
+                rows.append((package if any_one else group, "not available",
                              pip_error(done.stdout + done.stderr)))
             else:
                 got.append(req)
