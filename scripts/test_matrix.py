@@ -106,10 +106,7 @@ def main() -> int:
             continue
         got = []
         for req in reqs:
-            # pygame built from source (no wheel for 3.14) warns at import
-            # that it lacks AVX2 blitters unless asked to detect them.
-            done = sh([py, "-m", "pip", "install", "-q", req],
-                      env=dict(os.environ, PYGAME_DETECT_AVX2="1"))
+            done = sh([py, "-m", "pip", "install", "-q", req])
             if done.returncode:
                 package = re.split(r"[<>=]", req)[0]
                 rows.append((package if any_one else group, "not available",
