@@ -10,8 +10,10 @@ webview_python's top-level ``webview`` package lives apart from pywebview's
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import shutil
 import subprocess
 import sys
 from typing import Any
@@ -23,12 +25,44 @@ DRIVER = os.path.join(HERE, "webview_python_driver.py")
 PACKAGE = os.environ.get("ASYNCIO_GUEST_WEBVIEW_PYTHON", os.path.join(
     HERE, "..", ".venv", "webview-python"))
 LOOPS = ["asyncio", "uvloop"]
+WEBKIT40 = "libwebkit2gtk-4.0.so.37"
+WEBKIT40_PACKAGE = "libwebkit2gtk-4.0-37"
+
+
+def _webkit40_missing() -> str | None:
+    """Why WebKitGTK 4.0 cannot be had here, or None when it can.
+
+    Its absence is a skip only where the system has no package for it
+    (Debian 13 dropped the 4.0 API); where it has one, `make system-deps`
+    installs it, and its absence is a failure."""
+    try:
+        ctypes.CDLL(WEBKIT40)
+        return None
+    except OSError:
+        pass
+    if shutil.which("apt-cache") is None:
+        return f"{WEBKIT40} is not installed (not a Debian system)"
+    policy = subprocess.run(["apt-cache", "policy", WEBKIT40_PACKAGE],
+                            capture_output=True, text=True).stdout
+    if "Candidate: " in policy and "Candidate: (none)" not in policy:
+        return None  # packaged: missing is the failure scenario() reports
+    return (f"WebKitGTK 4.0 ({WEBKIT40_PACKAGE}) is not packaged by this "
+            "system, and webview_python's library links it")
+
+
+_MISSING = _webkit40_missing()
+pytestmark = pytest.mark.skipif(_MISSING is not None, reason=str(_MISSING))
 
 
 def scenario(name: str, loop: str, display: str) -> dict[str, Any]:
     # Installed by make (.venv/webview-python): missing is a failure.
     assert os.path.isdir(os.path.join(PACKAGE, "webview")), (
         f"webview_python is not installed in {PACKAGE} (run make compile)")
+    try:
+        ctypes.CDLL(WEBKIT40)
+    except OSError as exc:
+        pytest.fail(f"{exc}: this system packages {WEBKIT40_PACKAGE} "
+                    "(run make system-deps)")
     env = dict(os.environ, DISPLAY=display, PYTHONFAULTHANDLER="1",
                ASYNCIO_GUEST_WEBVIEW_PYTHON=PACKAGE)
     proc = subprocess.run([sys.executable, DRIVER, name, loop],
