@@ -386,6 +386,57 @@ def test_guest_flood_does_not_starve_glib_timers(Gtk, window, loop_factory):
     assert guest_gtk.run(main, loop_factory=loop_factory) >= 50
 
 
+def test_a_busy_guest_takes_turns_with_a_default_priority_source(
+        Gtk, loop_factory):
+    """A source of a better priority than the busy guest's
+    (G_PRIORITY_DEFAULT against G_PRIORITY_DEFAULT_IDLE) ready all the
+    time for 0.3 s: the guest waits after it a slice, then continues at the
+    tick's priority, taking turns; its progress meanwhile against its rate
+    just before, and the source's count: both sides move."""
+    result: dict[str, float] = {}
+
+    async def main() -> bool:
+        spins = [0]
+        stop = [False]
+
+        async def spin() -> None:
+            while not stop[0]:
+                await asyncio.sleep(0)
+                spins[0] += 1
+
+        task = asyncio.create_task(spin())
+        await asyncio.sleep(0.05)
+        s0, t0 = spins[0], time.monotonic()
+        await asyncio.sleep(0.2)
+        s1, t1 = spins[0], time.monotonic()
+        done = asyncio.get_running_loop().create_future()
+        count = [0]
+        until = time.monotonic() + 0.3
+
+        def busy_host() -> bool:
+            count[0] += 1
+            if time.monotonic() < until:
+                return GLib.SOURCE_CONTINUE
+            done.set_result(count[0])
+            return GLib.SOURCE_REMOVE
+
+        GLib.idle_add(busy_host, priority=GLib.PRIORITY_DEFAULT)
+        result["events"] = await asyncio.wait_for(done, WATCHDOG)
+        s2, t2 = spins[0], time.monotonic()
+        stop[0] = True
+        await task
+        result.update(before=(s1 - s0) / (t1 - t0),
+                      during=(s2 - s1) / (t2 - t1))
+        return True
+
+    assert guest_gtk.run(main, loop_factory=loop_factory) is True
+    # the host's side moved too (how far depends on the machine's load:
+    # this file's children all run at once)
+    assert result["events"] >= 10, result
+    # fair turns give the guest about half its rate; a starved one ~0
+    assert result["during"] >= 0.2 * result["before"], result
+
+
 def test_idle_guest_does_not_wake_host(Gtk, loop_factory):
     samples: list[int] = []
     wd = Watchdog()

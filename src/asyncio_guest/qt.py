@@ -18,7 +18,10 @@ Two wakers (``waker=``, or ``$ASYNCIO_GUEST_QT_WAKER``; default
   time.  Ticks run at ``G_PRIORITY_DEFAULT``, the priority of Qt's posted
   events, timers, socket notifiers and window system events; a tick that
   continues a busy guest at ``G_PRIORITY_DEFAULT_IDLE``, after all of them
-  (a due ``QTimer`` fires before the guest continues).  Checked at start:
+  (a due ``QTimer`` fires before the guest continues), and, if it has not
+  run a slice later, at ``G_PRIORITY_DEFAULT`` (an application that posts
+  events from its events takes turns with the guest instead of starving
+  it).  Checked at start:
   the dispatcher must inherit ``QEventDispatcherGlib``.
 * ``"qt"`` (where Qt does not run on GLib: ``QT_NO_GLIB=1``, Windows,
   macOS): thread mode posts a custom :class:`QEvent` to a small receiver
@@ -225,7 +228,8 @@ class QtHost(host.Host):
         timers, socket notifiers, window system events): the ticks the
         backend asks for go at that priority, in the same iterations; a
         tick that continues a busy guest at G_PRIORITY_DEFAULT_IDLE, after
-        all of them."""
+        all of them, and at G_PRIORITY_DEFAULT a slice later if it has not
+        run by then (the C waker's AG_GLIB_BUSY_PROMOTE_US)."""
         assert _glib is not None
         return _glib.GLibWaker(self.guard(tick), GLIB_PRIORITY,
                                GLIB_BUSY_PRIORITY,

@@ -10,6 +10,13 @@
  * needs the GIL; the GIL is taken on the host thread, by `fire`, when the
  * source is dispatched.
  *
+ * A continuation waits at the busy priority, after the host's own sources of
+ * a better one, but not for ever: `busy_late` asks for the same tick at the
+ * tick's priority one slice later (AG_GLIB_BUSY_PROMOTE_US), and whichever
+ * of the two runs first disarms the other.  A host that keeps a source of a
+ * better priority ready all the time (Qt's posted events, re-posted from
+ * each one) then takes turns with the guest instead of starving it.
+ *
  * The library is linked by soname (libglib-2.0.so.0), the same one PyGObject
  * uses, so both talk to one GLib (a test checks the process maps one).
  * This file knows no Python: `fire` is the glue's (glibmodule.c).
@@ -32,6 +39,7 @@ static_assert(AG_GLIB_PRIORITY_DEFAULT_IDLE == G_PRIORITY_DEFAULT_IDLE,
 typedef struct {
   GSource source;  /* must be first */
   ag_glib_waker_t *w;
+  GSource *partner;  /* busy <-> busy_late: disarmed when this one runs */
 } tick_source_t;
 
 /* Host thread, from inside g_main_context_dispatch(). */
@@ -43,6 +51,8 @@ static gboolean tick_dispatch(GSource *source, GSourceFunc callback,
   (void) user_data;
   /* Re-arm first: a post that arrives while the tick runs is kept. */
   g_source_set_ready_time(source, -1);
+  if (((tick_source_t *) source)->partner != NULL)
+    g_source_set_ready_time(((tick_source_t *) source)->partner, -1);
   w = ((tick_source_t *) source)->w;
   if (!atomic_load(&w->closed))
     w->fire(w->data);  /* may close w; w is not touched afterwards */
@@ -97,6 +107,9 @@ int ag_glib_waker_new(int priority, int busy_priority,
   w->context = g_main_context_ref_thread_default();
   w->tick = new_source(w, priority, "asyncio_guest tick");
   w->busy = new_source(w, busy_priority, "asyncio_guest busy tick");
+  w->busy_late = new_source(w, priority, "asyncio_guest busy tick (late)");
+  ((tick_source_t *) w->busy)->partner = w->busy_late;
+  ((tick_source_t *) w->busy_late)->partner = w->busy;
   *out = w;
   return 0;
 }
@@ -113,6 +126,8 @@ int ag_glib_waker_post_soon(ag_glib_waker_t *w) {
   if (atomic_load(&w->closed))
     return AG_EWAKER_CLOSED;
   g_source_set_ready_time(w->busy, 0);
+  g_source_set_ready_time(w->busy_late,
+                          g_get_monotonic_time() + AG_GLIB_BUSY_PROMOTE_US);
   return 0;
 }
 
@@ -123,6 +138,7 @@ void ag_glib_waker_close(ag_glib_waker_t *w) {
     return;
   g_source_destroy(w->tick);
   g_source_destroy(w->busy);
+  g_source_destroy(w->busy_late);
 }
 
 /* Once no thread can post any more (the backend thread is joined). */
@@ -130,6 +146,7 @@ void ag_glib_waker_free(ag_glib_waker_t *w) {
   ag_glib_waker_close(w);
   g_source_unref(w->tick);
   g_source_unref(w->busy);
+  g_source_unref(w->busy_late);
   g_main_context_unref(w->context);
   free(w);
 }

@@ -10,6 +10,10 @@
 
 #include "guest.h"
 
+/* How long a continuation waits at the busy priority before it also asks at
+ * the tick's priority: one slice (the default budget), in microseconds. */
+#define AG_GLIB_BUSY_PROMOTE_US 1000
+
 struct ag_glib_waker_s {
   ag_waker_t base;  /* must be first */
   ag_watcher_t watcher;  /* threadless mode */
@@ -20,6 +24,7 @@ struct ag_glib_waker_s {
   GMainContext *context;
   GSource *tick;
   GSource *busy;
+  GSource *busy_late;  /* `busy` again, at the tick's priority, a slice on */
   void (*fire)(void *data);
   void *data;
 };
