@@ -64,10 +64,12 @@ def run_qtasyncio(make: Make, factory: Factory, mode: str) -> dict[str, float]:
     def post(fn: Callable[[], object]) -> None:
         QtCore.QTimer.singleShot(0, fn)
 
-    # QtAsyncio's documented way, stopping when the coroutine ends; the
-    # application stays (the next round makes a new loop on it).
+    # QtAsyncio's documented way, stopping when the coroutine ends.  Its
+    # loop stops by quitting the application's exec() (quit_qapp=False
+    # never returns from run_until_complete in 6.11); the application
+    # object stays, and the next round exec()s it again with a new loop.
     result: dict[str, float] = QtAsyncio.run(
-        make(post), keep_running=False, quit_qapp=False)
+        make(post), keep_running=False, quit_qapp=True)
     del app
     return result
 

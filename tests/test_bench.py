@@ -74,3 +74,23 @@ def test_aiohttp_workload_writes_a_report(tmp_path, display):
         assert ("tick_max_ms" in m) is (host != "native")
     md = js.with_suffix(".md").read_text()
     assert "| Tk | uvloop |" in md
+
+
+@pytest.mark.timeout(120)
+def test_the_qtasyncio_peer_runs(display):
+    """PySide6.QtAsyncio's row (a peer without I/O: iteration, timers,
+    idle, flood) ends and reports.  Its loop stops by quitting the
+    application's exec(): with quit_qapp=False it never returned, and the
+    suite's row timed out after 10 minutes."""
+    env = dict(os.environ, DISPLAY=display)
+    out = subprocess.run(
+        [sys.executable, os.path.join(BENCH, "suite.py"), "--child",
+         "PySide6.QtAsyncio", "-", "asyncio", "--port", "1", "--cpu", "-1",
+         "--quick"],
+        capture_output=True, text=True, timeout=100, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    row = json.loads(out.stdout.strip().splitlines()[-1])
+    assert set(row["guest"]) >= {"iter_us", "timer_late_med_ms",
+                                 "idle_wakeups_hz", "flood_guest_pct"}
+    assert row["guest"]["iter_us"] > 0
+    assert row["versions"]["PySide6 (QtAsyncio)"]
