@@ -6,6 +6,7 @@ at the guest loop's private attributes.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 import time
@@ -175,3 +176,33 @@ def no_live_run() -> Any:
     assert not leftover, "the test left a guest run alive"
 
 
+
+
+async def progress_during(start_stream: Callable[[Callable[[int], None]], None],
+                          timeout: float = 10.0) -> dict[str, float]:
+    """A busy guest's progress while the host is busy too: a task spins
+    (``await asyncio.sleep(0)``); its rate over 0.2 s, then its rate while
+    ``start_stream(done)`` keeps the host busy until it calls
+    ``done(count)`` with the number of host events it ran.  Returns
+    ``events``, ``before`` and ``during`` (spins per second)."""
+    spins = [0]
+    stop = [False]
+
+    async def spin() -> None:
+        while not stop[0]:
+            await asyncio.sleep(0)
+            spins[0] += 1
+
+    task = asyncio.create_task(spin())
+    await asyncio.sleep(0.05)
+    s0, t0 = spins[0], time.monotonic()
+    await asyncio.sleep(0.2)
+    s1, t1 = spins[0], time.monotonic()
+    done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    start_stream(lambda n: None if done.done() else done.set_result(n))
+    events = await asyncio.wait_for(done, timeout)
+    s2, t2 = spins[0], time.monotonic()
+    stop[0] = True
+    await task
+    return {"events": events, "before": (s1 - s0) / (t1 - t0),
+            "during": (s2 - s1) / (t2 - t1)}

@@ -40,6 +40,7 @@ gi.require_version("Gtk", VERSION)  # before anything imports Gtk
 from gi.repository import GLib  # noqa: E402
 
 from asyncio_guest import gtk as guest_gtk  # noqa: E402
+from guest_helpers import progress_during  # noqa: E402
 
 LONG = 3600.0  # "an hour": a deadline nobody may wait for
 WATCHDOG = 20.0  # seconds; any test taking this long has failed
@@ -396,37 +397,20 @@ def test_a_busy_guest_takes_turns_with_a_default_priority_source(
     result: dict[str, float] = {}
 
     async def main() -> bool:
-        spins = [0]
-        stop = [False]
+        def stream(done: Callable[[int], None]) -> None:
+            count = [0]
+            until = time.monotonic() + 0.3
 
-        async def spin() -> None:
-            while not stop[0]:
-                await asyncio.sleep(0)
-                spins[0] += 1
+            def busy_host() -> bool:
+                count[0] += 1
+                if time.monotonic() < until:
+                    return GLib.SOURCE_CONTINUE
+                done(count[0])
+                return GLib.SOURCE_REMOVE
 
-        task = asyncio.create_task(spin())
-        await asyncio.sleep(0.05)
-        s0, t0 = spins[0], time.monotonic()
-        await asyncio.sleep(0.2)
-        s1, t1 = spins[0], time.monotonic()
-        done = asyncio.get_running_loop().create_future()
-        count = [0]
-        until = time.monotonic() + 0.3
+            GLib.idle_add(busy_host, priority=GLib.PRIORITY_DEFAULT)
 
-        def busy_host() -> bool:
-            count[0] += 1
-            if time.monotonic() < until:
-                return GLib.SOURCE_CONTINUE
-            done.set_result(count[0])
-            return GLib.SOURCE_REMOVE
-
-        GLib.idle_add(busy_host, priority=GLib.PRIORITY_DEFAULT)
-        result["events"] = await asyncio.wait_for(done, WATCHDOG)
-        s2, t2 = spins[0], time.monotonic()
-        stop[0] = True
-        await task
-        result.update(before=(s1 - s0) / (t1 - t0),
-                      during=(s2 - s1) / (t2 - t1))
+        result.update(await progress_during(stream, WATCHDOG))
         return True
 
     assert guest_gtk.run(main, loop_factory=loop_factory) is True

@@ -50,7 +50,7 @@ from asyncio_guest import _drivers  # noqa: E402
 from asyncio_guest import qt as guest_qt  # noqa: E402
 from asyncio_guest import _qt_binding, _qt_objects  # noqa: E402
 from drive_helpers import Driver, driving  # noqa: E402
-from guest_helpers import tids  # noqa: E402
+from guest_helpers import progress_during, tids  # noqa: E402
 
 INSTALLED = [b for b in guest_qt.BINDINGS
              if importlib.util.find_spec(b) is not None]
@@ -968,29 +968,11 @@ def test_a_busy_guest_takes_turns_with_a_stream_of_posted_events(
     result: dict[str, Any] = {}
 
     async def main():
-        spins = [0]
-        stop = [False]
+        def stream(done: Callable[[int], None]) -> None:
+            result["reposter"] = _Reposter(0.3, done)
+            result["reposter"].post()
 
-        async def spin() -> None:
-            while not stop[0]:
-                await asyncio.sleep(0)
-                spins[0] += 1
-
-        task = asyncio.create_task(spin())
-        await asyncio.sleep(0.05)
-        s0, t0 = spins[0], time.monotonic()
-        await asyncio.sleep(0.2)
-        s1, t1 = spins[0], time.monotonic()
-        done = asyncio.get_running_loop().create_future()
-        reposter = _Reposter(0.3, lambda n: done.set_result(n)
-                             if not done.done() else None)
-        reposter.post()
-        events = await asyncio.wait_for(done, 10)
-        s2, t2 = spins[0], time.monotonic()
-        stop[0] = True
-        await task
-        result.update(events=events, before=(s1 - s0) / (t1 - t0),
-                      during=(s2 - s1) / (t2 - t1))
+        result.update(await progress_during(stream))
         return True
 
     start_and_exec(app, main, loop_factory=loop_factory)
