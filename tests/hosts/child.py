@@ -52,6 +52,12 @@ import warnings
 from typing import Any
 
 CASE, MODE, LOOP, WHAT = sys.argv[1:5]
+# A program started from a terminal: Python's own SIGINT handler.  A shell
+# that starts a job in the background without job control (`cmd &` in a
+# script, as some CI runners do) makes SIGINT ignored, the children inherit
+# that, and Python then installs no handler: every Ctrl-C case hung.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 os.environ["QT_QPA_PLATFORM"] = os.environ.get("AG_TEST_QT_PLATFORM", "offscreen")
 os.environ.setdefault("NO_AT_BRIDGE", "1")
 # pygame built from source (there is no wheel for Python 3.14) warns at
