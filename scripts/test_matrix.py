@@ -104,19 +104,19 @@ def main() -> int:
             rows.append((group, "not run", "light run (--heavy runs it)"))
             missing.append(names)
             continue
-        got = []
+        got = []  # the packages that installed
         for req in reqs:
+            package = re.split(r"[<>=]", req)[0]
             done = sh([py, "-m", "pip", "install", "-q", req])
             if done.returncode:
-                package = re.split(r"[<>=]", req)[0]
                 rows.append((package if any_one else group, "not available",
                              pip_error(done.stdout + done.stderr)))
             else:
-                got.append(req)
+                got.append(package)
         if got and (any_one or len(got) == len(reqs)):
             files += tests
             installed.append(group if len(got) == len(reqs) else
-                             f"{group} ({', '.join(re.split(r'[<>=]', r)[0] for r in got)})")
+                             f"{group} ({', '.join(got)})")
         else:
             missing.append(names)
     deselect = " or ".join(f"({m})" for m in missing)

@@ -176,8 +176,6 @@ def no_live_run() -> Any:
     assert not leftover, "the test left a guest run alive"
 
 
-
-
 async def progress_during(start_stream: Callable[[Callable[[int], None]], None],
                           timeout: float = 10.0) -> dict[str, float]:
     """A busy guest's progress while the host is busy too: a task spins

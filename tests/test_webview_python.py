@@ -29,17 +29,23 @@ WEBKIT40 = "libwebkit2gtk-4.0.so.37"
 WEBKIT40_PACKAGE = "libwebkit2gtk-4.0-37"
 
 
-def _webkit40_missing() -> str | None:
+def _load_error() -> str | None:
+    """Why WebKitGTK 4.0 does not load here, or None when it does."""
+    try:
+        ctypes.CDLL(WEBKIT40)
+    except OSError as exc:
+        return str(exc)
+    return None
+
+
+def _unavailable() -> str | None:
     """Why WebKitGTK 4.0 cannot be had here, or None when it can.
 
     Its absence is a skip only where the system has no package for it
     (Debian 13 dropped the 4.0 API); where it has one, `make system-deps`
-    installs it, and its absence is a failure."""
-    try:
-        ctypes.CDLL(WEBKIT40)
+    installs it, and its absence is a failure (scenario())."""
+    if LOAD_ERROR is None:
         return None
-    except OSError:
-        pass
     if shutil.which("apt-cache") is None:
         return f"{WEBKIT40} is not installed (not a Debian system)"
     policy = subprocess.run(["apt-cache", "policy", WEBKIT40_PACKAGE],
@@ -50,7 +56,8 @@ def _webkit40_missing() -> str | None:
             "system, and webview_python's library links it")
 
 
-_MISSING = _webkit40_missing()
+LOAD_ERROR = _load_error()
+_MISSING = _unavailable()
 pytestmark = pytest.mark.skipif(_MISSING is not None, reason=str(_MISSING))
 
 
@@ -58,10 +65,8 @@ def scenario(name: str, loop: str, display: str) -> dict[str, Any]:
     # Installed by make (.venv/webview-python): missing is a failure.
     assert os.path.isdir(os.path.join(PACKAGE, "webview")), (
         f"webview_python is not installed in {PACKAGE} (run make compile)")
-    try:
-        ctypes.CDLL(WEBKIT40)
-    except OSError as exc:
-        pytest.fail(f"{exc}: this system packages {WEBKIT40_PACKAGE} "
+    if LOAD_ERROR is not None:
+        pytest.fail(f"{LOAD_ERROR}: this system packages {WEBKIT40_PACKAGE} "
                     "(run make system-deps)")
     env = dict(os.environ, DISPLAY=display, PYTHONFAULTHANDLER="1",
                ASYNCIO_GUEST_WEBVIEW_PYTHON=PACKAGE)
